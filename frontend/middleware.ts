@@ -1,0 +1,15 @@
+import { NextResponse, type NextRequest } from "next/server";
+
+// A cheap first gate: visits without a session cookie go to sign-in. The (app) layout then
+// checks the session itself against the database, so a stale or forged cookie gets no further.
+const SESSION_COOKIES = ["better-auth.session_token", "__Secure-better-auth.session_token"];
+
+export function middleware(request: NextRequest): NextResponse {
+  if (SESSION_COOKIES.some((name) => request.cookies.has(name))) return NextResponse.next();
+  const signIn = new URL("/sign-in", request.url);
+  const next = request.nextUrl.pathname + request.nextUrl.search;
+  if (next !== "/") signIn.searchParams.set("next", next);
+  return NextResponse.redirect(signIn);
+}
+
+export const config = { matcher: ["/", "/tasks/:path*", "/chat/:path*", "/account/:path*"] };
