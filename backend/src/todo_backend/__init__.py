@@ -1,0 +1,1 @@
+"""Todo Chatbot backend: REST API, stateless chat agent and the MCP server, on one data layer."""

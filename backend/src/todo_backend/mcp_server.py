@@ -1,0 +1,206 @@
+"""`todo-mcp`: the five task tools over streamable HTTP at `/mcp`, plus `GET /health`.
+
+Imports neither openai nor agents (startup time; the MCP image leaves them out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import json
+import logging
+import os
+import sys
+from typing import Annotated, Any, Literal
+
+import anyio.to_thread
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult, TextContent
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from todo_backend import tasks
+from todo_backend.db import Database
+from todo_backend.logs import RequestIdMiddleware, configure_logging, uvicorn_log_config
+from todo_backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The in-cluster service name (short and qualified) next to loopback; more via MCP_ALLOWED_HOSTS.
+DEFAULT_ALLOWED_HOSTS = [
+    "127.0.0.1:*",
+    "localhost:*",
+    "[::1]:*",
+    "mcp-service",
+    "mcp-service:*",
+    "mcp-service.todo-app",
+    "mcp-service.todo-app:*",
+    "mcp-service.todo-app.svc",
+    "mcp-service.todo-app.svc:*",
+    "mcp-service.todo-app.svc.cluster.local",
+    "mcp-service.todo-app.svc.cluster.local:*",
+]
+
+UserId = Annotated[str, Field(min_length=1, max_length=255, description="The task owner's id")]
+TaskId = Annotated[int, Field(ge=1, le=2_147_483_647, description="The task's id")]
+
+
+def _result(payload: Any) -> CallToolResult:
+    # One JSON text block in the contract's shape (the SDK would split a list into many blocks).
+    structured = payload if isinstance(payload, dict) else {"result": payload}
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(payload))], structured_content=structured
+    )
+
+
+def build_server(db: Database) -> MCPServer:
+    server = MCPServer(name="todo-mcp", instructions="Manage one user's todo list.")
+
+    async def in_thread(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def run() -> Any:
+            with db.session() as session:
+                return fn(session, *args, **kwargs)
+
+        try:
+            return await anyio.to_thread.run_sync(run)
+        except tasks.NotFound as exc:
+            raise ToolError(str(exc)) from exc
+        except tasks.InvalidInput as exc:
+            raise ToolError(f"Invalid {exc.field}: {exc.message}") from exc
+
+    @server.tool(description="Create a task for the user.", structured_output=False)
+    async def add_task(
+        user_id: UserId,
+        title: Annotated[str, Field(description="Short title, 1-200 characters")],
+        description: Annotated[str | None, Field(description="Optional details")] = None,
+    ) -> CallToolResult:
+        def run(session):  # type: ignore[no-untyped-def]
+            task = tasks.create_task(session, user_id, title, description)
+            return {"task_id": task.id, "status": "created", "title": task.title}
+
+        return _result(await in_thread(run))
+
+    @server.tool(description="List the user's tasks, newest first.", structured_output=False)
+    async def list_tasks(
+        user_id: UserId,
+        status: Literal["all", "pending", "completed"] = "all",
+    ) -> CallToolResult:
+        def run(session):  # type: ignore[no-untyped-def]
+            return [
+                {"id": t.id, "title": t.title, "completed": t.completed}
+                for t in tasks.list_tasks(session, user_id, status)
+            ]
+
+        return _result(await in_thread(run))
+
+    @server.tool(description="Mark a task as completed (never un-completes).", structured_output=False)
+    async def complete_task(user_id: UserId, task_id: TaskId) -> CallToolResult:
+        def run(session):  # type: ignore[no-untyped-def]
+            task = tasks.set_completed(session, user_id, task_id, True)
+            return {"task_id": task.id, "status": "completed", "title": task.title}
+
+        return _result(await in_thread(run))
+
+    @server.tool(description="Delete a task.", structured_output=False)
+    async def delete_task(user_id: UserId, task_id: TaskId) -> CallToolResult:
+        def run(session):  # type: ignore[no-untyped-def]
+            task = tasks.delete_task(session, user_id, task_id)
+            return {"task_id": task.id, "status": "deleted", "title": task.title}
+
+        return _result(await in_thread(run))
+
+    @server.tool(description="Change a task's title and/or description.", structured_output=False)
+    async def update_task(
+        user_id: UserId,
+        task_id: TaskId,
+        title: Annotated[str | None, Field(description="New title")] = None,
+        description: Annotated[str | None, Field(description="New description")] = None,
+    ) -> CallToolResult:
+        def run(session):  # type: ignore[no-untyped-def]
+            task = tasks.update_task(session, user_id, task_id, title=title, description=description)
+            return {"task_id": task.id, "status": "updated", "title": task.title}
+
+        return _result(await in_thread(run))
+
+    @server.custom_route("/health", methods=["GET"])
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    return server
+
+
+class ServiceTokenMiddleware:
+    """`/mcp` requires `Authorization: Bearer $MCP_SERVICE_TOKEN`; `/health` stays open."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith("/mcp"):
+            supplied = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(supplied, self.expected):
+                response = JSONResponse(
+                    {"detail": "missing or invalid service token"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    extra = [h.strip() for h in settings.mcp_allowed_hosts.split(",") if h.strip()]
+    if "*" in extra:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    hosts = DEFAULT_ALLOWED_HOSTS + extra
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=[f"http://{h}" for h in hosts],
+    )
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> ASGIApp:
+    settings = settings or Settings()
+    token = settings.mcp_service_token.get_secret_value()
+    if not token:
+        raise SystemExit("todo-mcp: MCP_SERVICE_TOKEN is empty; set it (the backend sends the same value)")
+    db = db or Database(settings.sqlalchemy_url)
+    server = build_server(db)
+    app = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        # Stateless JSON responses: any replica can answer any call, and nothing is held open.
+        stateless_http=True,
+        json_response=True,
+        transport_security=transport_security(settings),
+    )
+    return RequestIdMiddleware(ServiceTokenMiddleware(app, token))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="todo-mcp", description="Todo MCP server (streamable HTTP)")
+    parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8001")))
+    args = parser.parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+
+    import uvicorn
+
+    log.info("todo-mcp listening", extra={"host": args.host, "port": args.port})
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=uvicorn_log_config(),
+        access_log=False,
+        lifespan="on",
+    )
+    sys.exit(0)

@@ -1,0 +1,53 @@
+"""All configuration comes from the environment, through this one typed object."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = ".data/todo.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    database_url: str = ""
+    better_auth_url: str = "http://localhost:3000"
+    auth_issuer: str = ""
+    auth_audience: str = ""
+    auth_jwks_url: str = "http://127.0.0.1:3000/api/auth/jwks"
+    # Seconds between two JWKS fetches triggered by an unknown `kid` (stops token spam from
+    # turning into a request flood against the frontend).
+    auth_jwks_refetch_interval: float = 10.0
+    auth_jwks_cache_seconds: float = 3600.0
+
+    mcp_server_url: str = "http://127.0.0.1:8001/mcp"
+    mcp_service_token: SecretStr = SecretStr("")
+    # Extra Host header values the MCP server accepts, comma separated; "*" turns the
+    # DNS-rebinding check off.
+    mcp_allowed_hosts: str = ""
+    mcp_timeout_seconds: float = 15.0
+
+    openai_api_key: SecretStr = SecretStr("")
+    openai_base_url: str = ""
+    openai_model: str = "gpt-4o-mini"
+    openai_tracing: bool = False
+
+    log_level: str = "info"
+    migrate_wait_seconds: float = Field(default=60.0, ge=0)
+
+    @property
+    def issuer(self) -> str:
+        return self.auth_issuer or self.better_auth_url
+
+    @property
+    def audience(self) -> str:
+        return self.auth_audience or self.better_auth_url
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        from todo_backend.db import normalize_database_url
+
+        return normalize_database_url(self.database_url)

@@ -1,0 +1,214 @@
+"""Domain logic for tasks and conversations: plain functions over a SQLAlchemy session.
+
+The REST routes and the MCP tools both call these, so "another user's task does not exist"
+is enforced in exactly one place: every query filters on `user_id`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from todo_backend.models import Conversation, Message, Task, utcnow
+
+StatusFilter = Literal["all", "pending", "completed"]
+TITLE_MAX = 200
+DESCRIPTION_MAX = 2000
+
+
+class NotFound(LookupError):
+    """The object does not exist or belongs to someone else (the caller cannot tell which)."""
+
+
+class InvalidInput(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def clean_title(title: str) -> str:
+    cleaned = title.strip()
+    if not cleaned:
+        raise InvalidInput("title", "must not be empty")
+    if len(cleaned) > TITLE_MAX:
+        raise InvalidInput("title", f"must be at most {TITLE_MAX} characters")
+    if "\x00" in cleaned:
+        raise InvalidInput("title", "must not contain NUL characters")
+    return cleaned
+
+
+def clean_description(description: str | None) -> str | None:
+    if description is None:
+        return None
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidInput("description", f"must be at most {DESCRIPTION_MAX} characters")
+    if "\x00" in description:
+        raise InvalidInput("description", "must not contain NUL characters")
+    return description
+
+
+def as_utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def task_dict(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "user_id": task.user_id,
+        "title": task.title,
+        "description": task.description,
+        "completed": task.completed,
+        "created_at": as_utc(task.created_at),
+        "updated_at": as_utc(task.updated_at),
+    }
+
+
+def list_tasks(session: Session, user_id: str, status: StatusFilter = "all") -> list[Task]:
+    query = select(Task).where(Task.user_id == user_id)
+    if status == "pending":
+        query = query.where(Task.completed.is_(False))
+    elif status == "completed":
+        query = query.where(Task.completed.is_(True))
+    return list(session.scalars(query.order_by(Task.created_at.desc(), Task.id.desc())))
+
+
+def get_task(session: Session, user_id: str, task_id: int) -> Task:
+    task = session.scalar(select(Task).where(Task.id == task_id, Task.user_id == user_id))
+    if task is None:
+        raise NotFound(f"Task {task_id} not found")
+    return task
+
+
+def create_task(session: Session, user_id: str, title: str, description: str | None = None) -> Task:
+    now = utcnow()
+    task = Task(
+        user_id=user_id,
+        title=clean_title(title),
+        description=clean_description(description),
+        completed=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(task)
+    session.flush()
+    return task
+
+
+def update_task(
+    session: Session,
+    user_id: str,
+    task_id: int,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    completed: bool | None = None,
+) -> Task:
+    task = get_task(session, user_id, task_id)
+    if title is not None:
+        task.title = clean_title(title)
+    if description is not None:
+        task.description = clean_description(description)
+    if completed is not None:
+        task.completed = completed
+    task.updated_at = utcnow()
+    session.flush()
+    return task
+
+
+def set_completed(session: Session, user_id: str, task_id: int, completed: bool = True) -> Task:
+    """Idempotent: completing a completed task leaves it completed (never a toggle)."""
+    task = get_task(session, user_id, task_id)
+    if task.completed != completed:
+        task.completed = completed
+        task.updated_at = utcnow()
+        session.flush()
+    return task
+
+
+def delete_task(session: Session, user_id: str, task_id: int) -> Task:
+    task = get_task(session, user_id, task_id)
+    session.delete(task)
+    session.flush()
+    return task
+
+
+def delete_user_data(session: Session, user_id: str) -> None:
+    session.execute(delete(Message).where(Message.user_id == user_id))
+    session.execute(delete(Conversation).where(Conversation.user_id == user_id))
+    session.execute(delete(Task).where(Task.user_id == user_id))
+
+
+def create_conversation(session: Session, user_id: str) -> Conversation:
+    now = utcnow()
+    conversation = Conversation(user_id=user_id, created_at=now, updated_at=now)
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def get_conversation(session: Session, user_id: str, conversation_id: int) -> Conversation:
+    conversation = session.scalar(
+        select(Conversation).where(
+            Conversation.id == conversation_id, Conversation.user_id == user_id
+        )
+    )
+    if conversation is None:
+        raise NotFound(f"Conversation {conversation_id} not found")
+    return conversation
+
+
+def list_conversations(session: Session, user_id: str) -> list[Conversation]:
+    query = (
+        select(Conversation)
+        .where(Conversation.user_id == user_id)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    )
+    return list(session.scalars(query))
+
+
+def list_messages(session: Session, user_id: str, conversation_id: int) -> list[Message]:
+    get_conversation(session, user_id, conversation_id)
+    query = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.user_id == user_id)
+        .order_by(Message.id)
+    )
+    return list(session.scalars(query))
+
+
+def add_message(
+    session: Session,
+    user_id: str,
+    conversation: Conversation,
+    role: Literal["user", "assistant"],
+    content: str,
+    tool_calls: list[dict[str, Any]] | None = None,
+) -> Message:
+    now = utcnow()
+    message = Message(
+        user_id=user_id,
+        conversation_id=conversation.id,
+        role=role,
+        content=content,
+        tool_calls=tool_calls,
+        created_at=now,
+    )
+    conversation.updated_at = now
+    session.add(message)
+    session.flush()
+    return message
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "role": message.role,
+        "content": message.content,
+        "tool_calls": message.tool_calls,
+        "created_at": as_utc(message.created_at),
+    }
