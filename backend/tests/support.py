@@ -1,0 +1,207 @@
+"""Test helpers: free loopback ports, a real JWKS server, token signing, live service processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+ISSUER = "http://auth.test:3000"
+AUDIENCE = "http://auth.test:3000"
+MCP_TOKEN = "test-mcp-service-token-0123456789"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class SigningKey:
+    kid: str
+    alg: str
+    private: Any
+
+    def public_jwk(self) -> dict[str, Any]:
+        algorithm = jwt.get_algorithm_by_name(self.alg)
+        jwk = algorithm.to_jwk(self.private.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self.private, algorithm=self.alg, headers={"kid": self.kid})
+
+
+def new_key(alg: str, kid: str) -> SigningKey:
+    if alg == "EdDSA":
+        return SigningKey(kid, alg, ed25519.Ed25519PrivateKey.generate())
+    if alg == "RS256":
+        return SigningKey(kid, alg, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    if alg == "ES256":
+        return SigningKey(kid, alg, ec.generate_private_key(ec.SECP256R1()))
+    raise ValueError(alg)
+
+
+def claims_for(sub: str, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {"sub": sub, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600}
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+class _ThreadedServer:
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.port = free_port()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class JwksServer(_ThreadedServer):
+    """Serves `/api/auth/jwks` like better-auth does; counts fetches."""
+
+    def __init__(self, keys: list[SigningKey]) -> None:
+        self.keys = list(keys)
+        self.fetches = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                server.fetches += 1
+                body = json.dumps({"keys": [k.public_jwk() for k in server.keys]}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(Handler)
+        self.url = f"http://127.0.0.1:{self.port}/api/auth/jwks"
+
+
+class ScriptedOpenAI(_ThreadedServer):
+    """An OpenAI-compatible Chat Completions endpoint whose replies come from a Python function.
+
+    `script(request_json) -> message dict` sees the whole request (messages and tools), so a
+    test can both steer the run and inspect what the model was shown.
+    """
+
+    def __init__(self, script: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self.requests: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length", "0"))
+                request = json.loads(self.rfile.read(length) or b"{}")
+                server.requests.append(request)
+                message = script(request)
+                body = json.dumps(
+                    {
+                        "id": f"chatcmpl-{len(server.requests)}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": request.get("model", "scripted"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", **message},
+                                "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(Handler)
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")}
+    env.update({"LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+@dataclass
+class LiveProcess:
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    startup_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def start_process(command: str, args: list[str], env: dict[str, str], log_dir: Path, timeout: float = 30) -> LiveProcess:
+    port = free_port()
+    log_path = log_dir / f"{command}-{port}.log"
+    started = time.perf_counter()
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [str(BIN / command), *args, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=log_dir,
+        )
+    live = LiveProcess(command, proc, port, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{command} exited with {proc.returncode}:\n{live.log_text()}")
+        try:
+            if httpx.get(f"{live.url}/health", timeout=1).status_code == 200:
+                live.startup_seconds = time.perf_counter() - started
+                return live
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    live.stop()
+    raise RuntimeError(f"{command} did not answer /health within {timeout} s:\n{live.log_text()}")

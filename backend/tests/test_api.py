@@ -1,0 +1,209 @@
+"""The REST API through the real ASGI app (TestClient), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from support import claims_for, new_key
+
+
+def tasks_url(user_id: str, suffix: str = "") -> str:
+    return f"/api/{user_id}/tasks{suffix}"
+
+
+def test_health_needs_no_auth_and_ready_reports_head(api):
+    assert api.get("/health").json() == {"status": "ok"}
+    ready = api.get("/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "ok"
+    assert ready.headers["x-request-id"]
+
+
+def test_task_lifecycle(api, user):
+    created = api.post(tasks_url(user.id), json={"title": "  Buy groceries  ", "description": "milk"}, headers=user.headers)
+    assert created.status_code == 201, created.text
+    task = created.json()
+    assert task["title"] == "Buy groceries"
+    assert task["description"] == "milk"
+    assert task["completed"] is False
+    assert task["user_id"] == user.id
+    assert set(task) == {"id", "user_id", "title", "description", "completed", "created_at", "updated_at"}
+
+    got = api.get(tasks_url(user.id, f"/{task['id']}"), headers=user.headers)
+    assert got.status_code == 200 and got.json() == task
+
+    updated = api.put(tasks_url(user.id, f"/{task['id']}"), json={"title": "Buy food", "completed": True}, headers=user.headers)
+    assert updated.status_code == 200
+    assert updated.json()["title"] == "Buy food" and updated.json()["completed"] is True
+    assert updated.json()["description"] == "milk"
+
+    reopened = api.patch(tasks_url(user.id, f"/{task['id']}/complete"), json={"completed": False}, headers=user.headers)
+    assert reopened.status_code == 200 and reopened.json()["completed"] is False
+    for _ in range(2):  # idempotent, never a toggle
+        done = api.patch(tasks_url(user.id, f"/{task['id']}/complete"), headers=user.headers)
+        assert done.status_code == 200 and done.json()["completed"] is True
+
+    deleted = api.delete(tasks_url(user.id, f"/{task['id']}"), headers=user.headers)
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert api.get(tasks_url(user.id, f"/{task['id']}"), headers=user.headers).status_code == 404
+    assert api.delete(tasks_url(user.id, f"/{task['id']}"), headers=user.headers).status_code == 404
+
+
+def test_list_is_newest_first_and_filters_by_status(api, user):
+    ids = []
+    for title in ("first", "second", "third"):
+        ids.append(api.post(tasks_url(user.id), json={"title": title}, headers=user.headers).json()["id"])
+        time.sleep(0.002)
+    api.patch(tasks_url(user.id, f"/{ids[1]}/complete"), headers=user.headers)
+
+    def titles(status: str | None) -> list[str]:
+        params = {"status": status} if status else {}
+        response = api.get(tasks_url(user.id), params=params, headers=user.headers)
+        assert response.status_code == 200
+        return [t["title"] for t in response.json()]
+
+    assert titles(None) == ["third", "second", "first"]
+    assert titles("all") == ["third", "second", "first"]
+    assert titles("pending") == ["third", "first"]
+    assert titles("completed") == ["second"]
+    assert api.get(tasks_url(user.id), params={"status": "bogus"}, headers=user.headers).status_code == 422
+
+
+def test_users_never_see_each_other(api, make_user):
+    alice, bob = make_user(), make_user()
+    task = api.post(tasks_url(alice.id), json={"title": "alice only"}, headers=alice.headers).json()
+    assert api.get(tasks_url(bob.id), headers=bob.headers).json() == []
+    # Bob addressing Alice's task under his own path: 404, never a hint that it exists.
+    for method, suffix, body in [
+        ("GET", f"/{task['id']}", None),
+        ("PUT", f"/{task['id']}", {"title": "hijacked"}),
+        ("PATCH", f"/{task['id']}/complete", {}),
+        ("DELETE", f"/{task['id']}", None),
+    ]:
+        response = api.request(method, tasks_url(bob.id, suffix), json=body, headers=bob.headers)
+        assert response.status_code == 404, (method, response.text)
+    # Bob on Alice's path: 403.
+    assert api.get(tasks_url(alice.id), headers=bob.headers).status_code == 403
+    assert api.delete(f"/api/{alice.id}", headers=bob.headers).status_code == 403
+    still = api.get(tasks_url(alice.id, f"/{task['id']}"), headers=alice.headers).json()
+    assert still["title"] == "alice only" and still["completed"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": 5}, "title"),
+        ({"title": "ok", "description": "d" * 2001}, "description"),
+        ({"title": "nul\x00byte"}, "title"),
+    ],
+)
+def test_create_validation_names_the_field(api, user, body, field):
+    response = api.post(tasks_url(user.id), json=body, headers=user.headers)
+    assert response.status_code == 422
+    assert any(error["loc"][-1] == field for error in response.json()["detail"]), response.json()
+
+
+def test_title_limits_after_trimming(api, user):
+    ok = api.post(tasks_url(user.id), json={"title": " " + "x" * 200 + " "}, headers=user.headers)
+    assert ok.status_code == 201 and len(ok.json()["title"]) == 200
+    task_id = ok.json()["id"]
+    assert api.put(tasks_url(user.id, f"/{task_id}"), json={"title": " "}, headers=user.headers).status_code == 422
+    assert api.get(tasks_url(user.id, "/0"), headers=user.headers).status_code == 422
+    assert api.get(tasks_url(user.id, "/99999999999"), headers=user.headers).status_code == 422
+    assert api.get(tasks_url(user.id, "/2147483647"), headers=user.headers).status_code == 404
+
+
+def test_delete_account_removes_everything(api, make_user):
+    user, other = make_user(), make_user()
+    api.post(tasks_url(user.id), json={"title": "a"}, headers=user.headers)
+    api.post(tasks_url(other.id), json={"title": "b"}, headers=other.headers)
+    chat = api.post(f"/api/{user.id}/chat", json={"message": "Add a task to leave"}, headers=user.headers)
+    assert chat.status_code == 200, chat.text
+    assert api.delete(f"/api/{user.id}", headers=user.headers).status_code == 204
+    assert api.get(tasks_url(user.id), headers=user.headers).json() == []
+    assert api.get(f"/api/{user.id}/conversations", headers=user.headers).json() == []
+    cid = chat.json()["conversation_id"]
+    assert api.get(f"/api/{user.id}/conversations/{cid}/messages", headers=user.headers).status_code == 404
+    assert [t["title"] for t in api.get(tasks_url(other.id), headers=other.headers).json()] == ["b"]
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "RS256", "ES256"])
+def test_accepted_algorithms(api, make_user, alg):
+    user = make_user(alg)
+    assert api.get(tasks_url(user.id), headers=user.headers).status_code == 200
+
+
+def test_unauthenticated_requests_are_401(api, user, signing_keys):
+    key = signing_keys["EdDSA"]
+    url = tasks_url(user.id)
+    impostor = new_key("EdDSA", key.kid)  # same kid, different key: bad signature
+    cases = {
+        "no header": {},
+        "not bearer": {"Authorization": f"Basic {user.token}"},
+        "empty bearer": {"Authorization": "Bearer "},
+        "garbage": {"Authorization": "Bearer not.a.jwt"},
+        "expired": {"Authorization": f"Bearer {key.sign(claims_for(user.id, exp=int(time.time()) - 60))}"},
+        "wrong audience": {"Authorization": f"Bearer {key.sign(claims_for(user.id, aud='http://elsewhere'))}"},
+        "wrong issuer": {"Authorization": f"Bearer {key.sign(claims_for(user.id, iss='http://evil'))}"},
+        "no exp": {"Authorization": f"Bearer {key.sign(claims_for(user.id, exp=None))}"},
+        "bad signature": {"Authorization": f"Bearer {impostor.sign(claims_for(user.id))}"},
+        "unknown kid": {"Authorization": f"Bearer {new_key('EdDSA', 'kid-nobody').sign(claims_for(user.id))}"},
+        "alg none": {"Authorization": "Bearer " + _unsigned(user.id, key.kid)},
+    }
+    for name, headers in cases.items():
+        response = api.get(url, headers=headers)
+        assert response.status_code == 401, (name, response.text)
+        assert response.headers.get("www-authenticate") == "Bearer", name
+        assert "detail" in response.json()
+
+
+def _unsigned(sub: str, kid: str) -> str:
+    import jwt
+
+    return jwt.encode(claims_for(sub), None, algorithm="none", headers={"kid": kid})
+
+
+def test_jwks_is_cached_and_refetched_for_a_new_kid(api, jwks, make_user):
+    user = make_user()
+    assert api.get(tasks_url(user.id), headers=user.headers).status_code == 200
+    before = jwks.fetches
+    for _ in range(3):
+        assert api.get(tasks_url(user.id), headers=user.headers).status_code == 200
+    assert jwks.fetches == before, "known kid must come from the cache"
+
+    rotated = new_key("EdDSA", f"kid-rotated-{time.time_ns()}")
+    jwks.keys.append(rotated)
+    try:
+        time.sleep(0.6)  # past the test's refetch interval
+        token = rotated.sign(claims_for(user.id))
+        response = api.get(tasks_url(user.id), headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        assert jwks.fetches == before + 1
+
+        # Unknown kids in a burst trigger at most one refetch (rate limit).
+        time.sleep(0.6)
+        stranger = new_key("EdDSA", "kid-unknown-burst")
+        bad = {"Authorization": f"Bearer {stranger.sign(claims_for(user.id))}"}
+        for _ in range(5):
+            assert api.get(tasks_url(user.id), headers=bad).status_code == 401
+        assert jwks.fetches == before + 2
+    finally:
+        jwks.keys.remove(rotated)
+
+
+def test_conversations_404_for_other_users(api, make_user):
+    alice, bob = make_user(), make_user()
+    chat = api.post(f"/api/{alice.id}/chat", json={"message": "show my tasks"}, headers=alice.headers).json()
+    cid = chat["conversation_id"]
+    assert api.get(f"/api/{bob.id}/conversations/{cid}/messages", headers=bob.headers).status_code == 404
+    foreign = api.post(f"/api/{bob.id}/chat", json={"conversation_id": cid, "message": "hi"}, headers=bob.headers)
+    assert foreign.status_code == 404
+    assert api.post(f"/api/{bob.id}/chat", json={"message": ""}, headers=bob.headers).status_code == 422
+    too_long = api.post(f"/api/{bob.id}/chat", json={"message": "x" * 4001}, headers=bob.headers)
+    assert too_long.status_code == 422 and too_long.json()["detail"][0]["loc"][-1] == "message"
