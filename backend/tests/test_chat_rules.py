@@ -1,0 +1,213 @@
+"""The chat cycle with the built-in rule-based agent, through a live MCP server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import make_settings
+from support import base_env, free_port, start_process
+from todo_backend.api import create_app
+
+SEED = [("Buy groceries", False), ("Team meeting", False), ("Pay bills", True)]
+S0 = set(SEED)
+
+
+@dataclass
+class Row:
+    message: str
+    calls: list[tuple[str, dict]]  # tool name and a subset of its arguments (without user_id)
+    state: set[tuple[str, bool]] = field(default_factory=lambda: set(S0))
+    reply_contains: str = ""
+    descriptions: dict[str, str] = field(default_factory=dict)
+
+
+def replaced(old: str, new: tuple[str, bool] | None) -> set[tuple[str, bool]]:
+    rest = {t for t in S0 if t[0] != old}
+    return rest | ({new} if new else set())
+
+
+ROWS = [
+    # The contract's eight messages.
+    Row("Add a task to buy groceries", [("add_task", {"title": "buy groceries"})], S0 | {("buy groceries", False)}),
+    Row("I need to remember to pay bills", [("add_task", {"title": "pay bills"})], S0 | {("pay bills", False)}),
+    Row("Show me all my tasks", [("list_tasks", {"status": "all"})], reply_contains="Team meeting"),
+    Row("What's pending?", [("list_tasks", {"status": "pending"})], reply_contains="Buy groceries"),
+    Row("What have I completed?", [("list_tasks", {"status": "completed"})], reply_contains="Pay bills"),
+    Row("Mark task {A} as complete", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
+    Row("Delete the meeting task", [("list_tasks", {}), ("delete_task", {"task_id": "B"})], replaced("Team meeting", None)),
+    Row("Change task {A} to 'Call mom tonight'", [("update_task", {"task_id": "A", "title": "Call mom tonight"})],
+        replaced("Buy groceries", ("Call mom tonight", False))),
+    # Other phrasings that act.
+    Row("please add 'Walk the dog'.", [("add_task", {"title": "Walk the dog"})], S0 | {("Walk the dog", False)}),
+    Row("Remind me to water the plants!", [("add_task", {"title": "water the plants"})], S0 | {("water the plants", False)}),
+    Row("new task: renew passport", [("add_task", {"title": "renew passport"})], S0 | {("renew passport", False)}),
+    Row("TODO: book flights", [("add_task", {"title": "book flights"})], S0 | {("book flights", False)}),
+    Row("Could you create a todo called Email Bob?", [("add_task", {"title": "Email Bob"})], S0 | {("Email Bob", False)}),
+    Row("add a task to buy eggs with description free range", [("add_task", {"title": "buy eggs", "description": "free range"})],
+        S0 | {("buy eggs", False)}, descriptions={"buy eggs": "free range"}),
+    Row("list my tasks", [("list_tasks", {"status": "all"})]),
+    Row("What is left?", [("list_tasks", {"status": "pending"})]),
+    Row("which tasks are done?", [("list_tasks", {"status": "completed"})]),
+    Row("SHOW ME ALL MY TASKS!!!", [("list_tasks", {"status": "all"})]),
+    Row("my todo list", [("list_tasks", {"status": "all"})]),
+    Row("complete task #{A}", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
+    Row("Finish task {A} please", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
+    Row("I finished task {A}", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
+    Row("task {A} is done", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
+    Row("mark the groceries task as done", [("list_tasks", {}), ("complete_task", {"task_id": "A"})],
+        replaced("Buy groceries", ("Buy groceries", True))),
+    Row("remove task #{B}", [("delete_task", {"task_id": "B"})], replaced("Team meeting", None)),
+    Row("get rid of the 'pay bills' task", [("list_tasks", {}), ("delete_task", {"task_id": "C"})], replaced("Pay bills", None)),
+    Row('Delete "TEAM MEETING"', [("list_tasks", {}), ("delete_task", {"task_id": "B"})], replaced("Team meeting", None)),
+    Row("rename task {B} to Standup", [("update_task", {"task_id": "B", "title": "Standup"})],
+        replaced("Team meeting", ("Standup", False))),
+    Row("update task {A} description to organic only", [("update_task", {"task_id": "A", "description": "organic only"})],
+        descriptions={"Buy groceries": "organic only"}),
+    Row("Mark task {C} as complete", [("complete_task", {"task_id": "C"})]),  # already done: stays done
+    Row("Mark task 2147483000 as complete", [("complete_task", {"task_id": 2147483000})], reply_contains="not found"),
+    Row("delete the dentist task", [("list_tasks", {})], reply_contains="couldn't find"),
+    # Messages that only mention tasks, or that it must not act on: no tool calls, no change.
+    Row("I have so many tasks today", [], reply_contains="I can help"),
+    Row("my boss gave me a task", []),
+    Row("Deleting tasks is fun", []),
+    Row("task {A} was hard", []),
+    Row("hello", [], reply_contains="Add a task"),
+    Row("what is the weather like?", []),
+    Row("delete all tasks", []),
+    Row("mark task {A} as not complete", []),
+    Row("Add a task", [], reply_contains="What should the task say"),
+]
+
+
+def seed(api, user) -> dict[str, int]:
+    ids = {}
+    for key, (title, done) in zip("ABC", SEED):
+        task = api.post(f"/api/{user.id}/tasks", json={"title": title}, headers=user.headers).json()
+        if done:
+            api.patch(f"/api/{user.id}/tasks/{task['id']}/complete", headers=user.headers)
+        ids[key] = task["id"]
+    return ids
+
+
+def state(api, user) -> list[dict]:
+    return api.get(f"/api/{user.id}/tasks", headers=user.headers).json()
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.message[:40] for r in ROWS])
+def test_phrasing_table(api, user, row: Row):
+    ids = seed(api, user)
+    message = row.message.format(**ids)
+    response = api.post(f"/api/{user.id}/chat", json={"message": message}, headers=user.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["response"].strip()
+    got = [(c["name"], c["arguments"]) for c in body["tool_calls"]]
+    assert [name for name, _ in got] == [name for name, _ in row.calls], (message, body)
+    for (name, arguments), (_, expected) in zip(got, row.calls):
+        assert arguments["user_id"] == user.id
+        for key, value in expected.items():
+            assert arguments[key] == (ids[value] if isinstance(value, str) and value in ids else value), (message, arguments)
+    for call in body["tool_calls"]:
+        assert "result" in call
+    tasks = state(api, user)
+    assert {(t["title"], t["completed"]) for t in tasks} == row.state, (message, body["response"])
+    for title, description in row.descriptions.items():
+        assert next(t for t in tasks if t["title"] == title)["description"] == description
+    if row.reply_contains:
+        assert row.reply_contains.lower() in body["response"].lower(), body["response"]
+
+
+def test_ambiguous_title_asks_instead_of_acting(api, user):
+    first = api.post(f"/api/{user.id}/tasks", json={"title": "Team meeting"}, headers=user.headers).json()
+    second = api.post(f"/api/{user.id}/tasks", json={"title": "Meeting notes"}, headers=user.headers).json()
+    body = api.post(f"/api/{user.id}/chat", json={"message": "Delete the meeting task"}, headers=user.headers).json()
+    assert [c["name"] for c in body["tool_calls"]] == ["list_tasks"]
+    assert "which one" in body["response"].lower()
+    assert f"#{first['id']}" in body["response"] and f"#{second['id']}" in body["response"]
+    assert len(state(api, user)) == 2
+    follow_up = api.post(
+        f"/api/{user.id}/chat",
+        json={"conversation_id": body["conversation_id"], "message": f"delete task {second['id']}"},
+        headers=user.headers,
+    ).json()
+    assert [c["name"] for c in follow_up["tool_calls"]] == ["delete_task"]
+    assert [t["title"] for t in state(api, user)] == ["Team meeting"]
+
+
+def test_history_persists_across_requests_and_conversations(api, user):
+    first = api.post(f"/api/{user.id}/chat", json={"message": "Add a task to buy milk"}, headers=user.headers).json()
+    cid = first["conversation_id"]
+    second = api.post(
+        f"/api/{user.id}/chat", json={"conversation_id": cid, "message": "show my tasks"}, headers=user.headers
+    ).json()
+    assert second["conversation_id"] == cid
+    assert "buy milk" in second["response"]
+    other = api.post(f"/api/{user.id}/chat", json={"message": "hello"}, headers=user.headers).json()
+    assert other["conversation_id"] != cid
+
+    messages = api.get(f"/api/{user.id}/conversations/{cid}/messages", headers=user.headers).json()
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[0]["content"] == "Add a task to buy milk" and messages[0]["tool_calls"] is None
+    assert messages[1]["tool_calls"][0]["name"] == "add_task"
+    assert messages[1]["tool_calls"][0]["result"]["status"] == "created"
+    assert messages[3]["content"] == second["response"]
+    conversations = api.get(f"/api/{user.id}/conversations", headers=user.headers).json()
+    assert {c["id"] for c in conversations} == {cid, other["conversation_id"]}
+    assert set(conversations[0]) == {"id", "created_at", "updated_at"}
+    assert conversations[0]["id"] == other["conversation_id"]  # most recently updated first
+
+
+def test_mcp_outage_is_503_and_keeps_the_message(database_url, jwks, user):
+    settings = make_settings(database_url, jwks, f"http://127.0.0.1:{free_port()}/mcp", mcp_timeout_seconds=3)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.post(f"/api/{user.id}/chat", json={"message": "Add a task to test outages"}, headers=user.headers)
+        assert response.status_code == 503, response.text
+        assert "unavailable" in response.json()["detail"]
+        cid = response.json()["conversation_id"]
+        messages = client.get(f"/api/{user.id}/conversations/{cid}/messages", headers=user.headers).json()
+        assert [(m["role"], m["content"]) for m in messages] == [("user", "Add a task to test outages")]
+
+
+def test_two_backend_processes_answer_alternate_turns(database_url, jwks, mcp_server, user, log_dir):
+    env = base_env(
+        DATABASE_URL=database_url,
+        AUTH_JWKS_URL=jwks.url,
+        AUTH_ISSUER=make_settings(database_url, jwks, "").issuer,
+        AUTH_AUDIENCE=make_settings(database_url, jwks, "").audience,
+        MCP_SERVER_URL=f"{mcp_server.url}/mcp",
+        MCP_SERVICE_TOKEN=make_settings(database_url, jwks, "").mcp_service_token.get_secret_value(),
+    )
+    backends = [start_process("todo-backend", ["serve"], env, log_dir) for _ in range(2)]
+    try:
+        import httpx
+
+        def say(index: int, message: str, cid: int | None) -> dict:
+            payload = {"message": message, **({"conversation_id": cid} if cid else {})}
+            response = httpx.post(
+                f"{backends[index].url}/api/{user.id}/chat", json=payload, headers=user.headers, timeout=30
+            )
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        turn1 = say(0, "Add a task to call the bank", None)
+        cid = turn1["conversation_id"]
+        task_id = turn1["tool_calls"][0]["result"]["task_id"]
+        turn2 = say(1, "What's pending?", cid)
+        assert "call the bank" in turn2["response"]
+        turn3 = say(0, f"Mark task {task_id} as complete", cid)
+        assert turn3["tool_calls"][0]["result"]["status"] == "completed"
+        turn4 = say(1, "What have I completed?", cid)
+        assert "call the bank" in turn4["response"]
+        messages = httpx.get(
+            f"{backends[1].url}/api/{user.id}/conversations/{cid}/messages", headers=user.headers, timeout=10
+        ).json()
+        assert len(messages) == 8 and [m["role"] for m in messages] == ["user", "assistant"] * 4
+        for backend in backends:
+            log = backend.log_text()
+            assert user.token not in log and "Bearer" not in log
+    finally:
+        for backend in backends:
+            backend.stop()
