@@ -1,0 +1,293 @@
+//! `cargo xtask build [SERVICE...]`: build each image whose content tag is not in the target
+//! daemon yet. A service whose inputs did not change costs one `docker image inspect`.
+//!
+//! The target is the host's Docker daemon or minikube's. For minikube, `docker-env` is read
+//! once and its variables go to every docker call (no `eval`, no shell, and never a silent
+//! fall-back to the host). When the cluster's runtime is not Docker, the image is built on
+//! the host and copied in with `minikube image load`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::ctx::{failure_message, Ctx};
+use crate::report::{ImageRow, Report};
+use crate::services::{self, BuildInputs, Service};
+use crate::tools::{self, BuildSpec, Docker, Minikube};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    Host,
+    Minikube,
+}
+
+#[derive(Clone, Debug, Default, clap::Args)]
+#[group(skip)] // flattened into `images`; two groups named `Args` would clash
+pub struct Args {
+    /// Services to build (frontend, backend, mcp); all when none is given.
+    pub services: Vec<String>,
+    /// Where the images go: the host daemon or minikube's (default: minikube when the
+    /// profile is running, else host).
+    #[arg(long, value_enum)]
+    pub target: Option<Target>,
+    /// `docker build --network` (e.g. `host` where builds have no bridge network).
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Base image override, `python=IMAGE` or `node=IMAGE` (also XTASK_BASE_PYTHON / XTASK_BASE_NODE).
+    #[arg(long = "base", value_name = "KIND=IMAGE")]
+    pub bases: Vec<String>,
+    /// An extra build argument, `KEY=VALUE` (part of the content tag).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+}
+
+/// Where images are built and where the cluster finds them.
+#[derive(Clone, Debug, Default)]
+pub struct DockerTarget {
+    pub name: String,
+    /// minikube's docker-env variables (empty for the host daemon).
+    pub env: Vec<(String, String)>,
+    /// Build on the host, then `minikube image load` into this profile (non-Docker runtimes).
+    pub load_into: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Built {
+    pub service: Service,
+    pub image: String,
+    pub tag: String,
+    pub cached: bool,
+    pub seconds: f64,
+}
+
+impl Args {
+    pub fn run(self, ctx: &Ctx) -> Result<()> {
+        let mut report = Report::new();
+        let started = Instant::now();
+        let result = self.build(ctx, &mut report);
+        report.task(
+            "build",
+            started.elapsed(),
+            if result.is_ok() { "ok" } else { "failed" },
+        );
+        let path = report.write(&ctx.target_dir())?;
+        if ctx.global.json {
+            println!("{}", serde_json::to_string_pretty(&report.images)?);
+        }
+        result?;
+        ctx.say(format!("report: {}", ctx.rel(&path).display()));
+        Ok(())
+    }
+
+    /// Builds what changed and records each image in the report.
+    pub fn build(&self, ctx: &Ctx, report: &mut Report) -> Result<(DockerTarget, Vec<Built>)> {
+        let inputs = BuildInputs::new(&self.bases, &self.build_args)?;
+        let target = resolve_target(ctx, self.target)?;
+        let app_version = services::app_version(&ctx.root)?;
+        let mut built = Vec::new();
+        for s in services::select(&self.services)? {
+            let Some(digest) = services::content_digest(&ctx.root, &s, &inputs)? else {
+                ctx.say(format!(
+                    "{:9} skipped: no Dockerfile yet ({})",
+                    s.name, s.dockerfile
+                ));
+                continue;
+            };
+            let image = format!("{}:{}", s.repository, digest.tag);
+            let t = Instant::now();
+            let cached = build_one(
+                ctx,
+                &target,
+                &s,
+                &inputs,
+                &image,
+                &digest.digest,
+                app_version.as_deref(),
+                self.network.as_deref(),
+            )?;
+            let seconds = t.elapsed().as_secs_f64();
+            let what = if cached {
+                "cached".to_string()
+            } else {
+                format!("built in {seconds:.1}s")
+            };
+            ctx.say(format!("{:9} {image} {what} ({})", s.name, target.name));
+            report.images.push(ImageRow {
+                service: s.name.into(),
+                tag: digest.tag.clone(),
+                size: None,
+                own_size: None,
+                cached,
+            });
+            built.push(Built {
+                service: s,
+                image,
+                tag: digest.tag,
+                cached,
+                seconds,
+            });
+        }
+        Ok((target, built))
+    }
+}
+
+/// Picks the daemon. An explicit `--target minikube` that cannot be reached is an error,
+/// never a quiet build on the host that the cluster would not see.
+pub fn resolve_target(ctx: &Ctx, wanted: Option<Target>) -> Result<DockerTarget> {
+    let profile = ctx.global.profile.as_str();
+    let mk = Minikube {
+        tool: &ctx.tools.minikube,
+        profile,
+    };
+    let running = || -> bool {
+        ctx.tools.minikube.found()
+            && ctx
+                .run(&mk.status())
+                .ok()
+                .and_then(|o| tools::parse_minikube_status(&o.stdout))
+                .map(|s| s.running())
+                .unwrap_or(false)
+    };
+    let target = match wanted {
+        Some(t) => t,
+        None if running() => Target::Minikube,
+        None => Target::Host,
+    };
+    if target == Target::Host {
+        return Ok(DockerTarget {
+            name: "host daemon".into(),
+            ..Default::default()
+        });
+    }
+    if wanted.is_some() && !running() {
+        bail!(
+            "--target minikube: profile `{profile}` is not running; start it with `cargo xtask up`"
+        );
+    }
+    let runtime = ctx
+        .run(&mk.profile_list())
+        .ok()
+        .and_then(|o| tools::parse_profiles(&o.stdout).ok())
+        .and_then(|ps| ps.into_iter().find(|p| p.name == profile))
+        .and_then(|p| p.config)
+        .and_then(|c| c.kubernetes)
+        .map(|k| k.runtime)
+        .unwrap_or_else(|| "docker".into());
+    if runtime != "docker" && !runtime.is_empty() {
+        return Ok(DockerTarget {
+            name: format!("host daemon, loaded into minikube `{profile}` ({runtime})"),
+            env: Vec::new(),
+            load_into: Some(profile.to_string()),
+        });
+    }
+    let out = ctx
+        .run_ok(&mk.docker_env())
+        .context("reading minikube's docker-env")?;
+    let env = tools::parse_docker_env(&out.stdout)?;
+    Ok(DockerTarget {
+        name: format!("minikube `{profile}` daemon"),
+        env,
+        load_into: None,
+    })
+}
+
+/// Returns whether the image was already there (cached).
+#[allow(clippy::too_many_arguments)]
+fn build_one(
+    ctx: &Ctx,
+    target: &DockerTarget,
+    s: &Service,
+    inputs: &BuildInputs,
+    image: &str,
+    digest: &str,
+    app_version: Option<&str>,
+    network: Option<&str>,
+) -> Result<bool> {
+    let docker = Docker {
+        tool: &ctx.tools.docker,
+        env: &target.env,
+    };
+    let present = ctx.run(&docker.image_inspect(image))?.success();
+    if present {
+        if let Some(p) = &target.load_into {
+            load_if_missing(ctx, p, image)?;
+        }
+        return Ok(true);
+    }
+    let mut tags = vec![image.to_string()];
+    if let Some(v) = app_version {
+        tags.push(format!("{}:{v}", s.repository));
+    }
+    let spec = BuildSpec {
+        context: s.context_dir(&ctx.root),
+        dockerfile: s.dockerfile_path(&ctx.root),
+        tags,
+        build_args: inputs.args_for(s),
+        labels: [(
+            "dev.todo-chatbot.content-digest".to_string(),
+            digest.to_string(),
+        )]
+        .into(),
+        network: network.map(str::to_string),
+    };
+    let latest = Arc::new(Mutex::new(String::new()));
+    let spinner = ctx.spinner(&format!("{:9}", s.name));
+    let bar = spinner.clone();
+    let last = latest.clone();
+    let name = s.name;
+    let cmd = docker
+        .build(&spec)
+        .output(crate::process::Output::Stream)
+        .on_line(move |line| {
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = line.to_string();
+            match &bar {
+                Some(pb) => pb.set_message(line.chars().take(120).collect::<String>()),
+                // Plain mode: the builder's step lines only, so a CI log stays readable.
+                None if line.starts_with("Step ")
+                    || line.starts_with("#") && line.contains("DONE") =>
+                {
+                    eprintln!("{name:9} {line}")
+                }
+                None => {}
+            }
+        });
+    ctx.say(format!("{:9} building {image} …", s.name));
+    let out = ctx.run(&cmd);
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
+    let out = out?;
+    if !out.success() {
+        bail!(
+            "building {} failed.\n{}",
+            s.name,
+            failure_message(&cmd, &out)
+        );
+    }
+    if let Some(p) = &target.load_into {
+        ctx.run_ok(
+            &Minikube {
+                tool: &ctx.tools.minikube,
+                profile: p,
+            }
+            .image_load(image),
+        )?;
+    }
+    Ok(false)
+}
+
+fn load_if_missing(ctx: &Ctx, profile: &str, image: &str) -> Result<()> {
+    let mk = Minikube {
+        tool: &ctx.tools.minikube,
+        profile,
+    };
+    let listed = ctx
+        .run(&mk.image_ls())
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    if !listed.lines().any(|l| l.trim().ends_with(image)) {
+        ctx.run_ok(&mk.image_load(image).timeout(Duration::from_secs(600)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! The whole command line, declared once. Each task's own flags live beside its code
+//! (`doctor::Args`, `build::Args`, …); this file names the tasks and the global flags.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{build, doctor, hash, images, test};
+
+/// Build, deploy and test the Todo Chatbot on a local Kubernetes cluster.
+///
+/// The main job is `cargo xtask deploy`; `cargo xtask test` runs every check of the repo.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub task: Task,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct Global {
+    /// Print the plan of commands (secrets redacted) and change nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Machine-readable output on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Echo every external command (-v) as it runs.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The minikube profile to use.
+    #[arg(
+        long,
+        global = true,
+        env = "XTASK_MINIKUBE_PROFILE",
+        default_value = "minikube"
+    )]
+    pub profile: String,
+    /// Plain lines only, even on a terminal.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Measure and report the success-criteria gates, but never fail on them.
+    #[arg(long, global = true)]
+    pub no_gates: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Task {
+    /// Check every prerequisite and say how to fix what is missing.
+    Doctor(doctor::Args),
+    /// Print the content-hashed image tag of each service.
+    Hash(hash::Args),
+    /// Build the images whose inputs changed (content-hashed tags).
+    Build(build::Args),
+    /// Image sizes and the SC-003 size gates.
+    Images(images::Args),
+    /// Run every test suite of the repository (what CI runs).
+    Test(test::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,863 @@
+//! The one place that spawns processes.
+//!
+//! Every external command is a [`Cmd`] value: program, arguments, environment, working
+//! directory, timeout and how its output is handled. Tasks build those values through the
+//! typed wrappers in `tools.rs` and hand them to a [`Runner`]. The real runner enforces the
+//! timeout, kills the whole process group on timeout or Ctrl-C, keeps a tail of the output for
+//! error messages and writes the full log under `target/xtask/logs/`. Tests swap in a
+//! [`RecordingRunner`] and assert on the commands it saw.
+//!
+//! Secrets: an argument, environment value or stdin marked secret is registered once and
+//! replaced by `***` in everything this module prints or writes (echo, `--dry-run`, logs,
+//! error tails), including the output of the command itself.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+/// Lines of output kept for error messages.
+const TAIL_LINES: usize = 40;
+
+/// How a command's output is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Collected (and logged); nothing printed.
+    Capture,
+    /// Collected, logged, and each line passed to the command's line callback (progress), or
+    /// printed to stderr when it has none.
+    Stream,
+    /// The child writes straight to our terminal (interactive commands such as `logs -f`).
+    Inherit,
+}
+
+/// One argument or value that may be secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Value {
+    pub text: String,
+    pub secret: bool,
+}
+
+type LineFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// An external command as a value.
+#[derive(Clone)]
+pub struct Cmd {
+    pub program: String,
+    pub args: Vec<Value>,
+    pub env: Vec<(String, Value)>,
+    pub cwd: Option<PathBuf>,
+    pub timeout: Duration,
+    pub output: Output,
+    pub stdin: Option<Value>,
+    /// Whether running it changes something. `--dry-run` prints mutating commands instead of
+    /// running them; read-only queries still run so the plan is accurate.
+    pub mutates: bool,
+    pub on_line: Option<LineFn>,
+}
+
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display())
+    }
+}
+
+impl Cmd {
+    pub fn new(program: impl Into<String>) -> Self {
+        Cmd {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: None,
+            timeout: Duration::from_secs(60),
+            output: Output::Capture,
+            stdin: None,
+            mutates: false,
+            on_line: None,
+        }
+    }
+
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.args.push(Value {
+            text: a.into(),
+            secret: false,
+        });
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for a in args {
+            self = self.arg(a);
+        }
+        self
+    }
+
+    /// An argument whose value must never be printed (e.g. `--set secrets.x=...`).
+    pub fn secret_arg(mut self, prefix: &str, secret: &str) -> Self {
+        register_secret(secret);
+        self.args.push(Value {
+            text: format!("{prefix}{secret}"),
+            secret: true,
+        });
+        self
+    }
+
+    pub fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.env.push((
+            k.into(),
+            Value {
+                text: v.into(),
+                secret: false,
+            },
+        ));
+        self
+    }
+
+    pub fn secret_env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        let v = v.into();
+        register_secret(&v);
+        self.env.push((
+            k.into(),
+            Value {
+                text: v,
+                secret: true,
+            },
+        ));
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    pub fn output(mut self, o: Output) -> Self {
+        self.output = o;
+        self
+    }
+
+    pub fn stdin_secret(mut self, text: String) -> Self {
+        register_secret(&text);
+        self.stdin = Some(Value { text, secret: true });
+        self
+    }
+
+    pub fn mutating(mut self) -> Self {
+        self.mutates = true;
+        self
+    }
+
+    pub fn on_line(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_line = Some(Arc::new(f));
+        self
+    }
+
+    /// The short program name (`docker`, not `/usr/bin/docker`), for messages and snapshots.
+    pub fn name(&self) -> &str {
+        Path::new(&self.program)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(&self.program)
+    }
+
+    /// The command line as a user could paste it, secrets replaced by `***`.
+    pub fn display(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in &self.env {
+            // Only variables that matter to a reader: minikube's docker-env and ours.
+            let shown = if v.secret {
+                "***".to_string()
+            } else {
+                shell_quote(&v.text)
+            };
+            parts.push(format!("{k}={shown}"));
+        }
+        parts.push(self.name().to_string());
+        for a in &self.args {
+            let text = if a.secret {
+                redact(&a.text)
+            } else {
+                a.text.clone()
+            };
+            parts.push(shell_quote(&text));
+        }
+        parts.join(" ")
+    }
+
+    /// `name arg arg` without env: what the recording runner and snapshots compare.
+    pub fn argv_line(&self) -> String {
+        let mut s = self.name().to_string();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(&if a.secret {
+                redact(&a.text)
+            } else {
+                a.text.clone()
+            });
+        }
+        s
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%^".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// What a finished command left behind.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Exit code; `None` when killed by a signal (including our own timeout kill).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub log: Option<PathBuf>,
+    pub duration: Duration,
+}
+
+impl Outcome {
+    pub fn ok(stdout: impl Into<String>) -> Self {
+        Outcome {
+            code: Some(0),
+            stdout: stdout.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn failed(code: i32, stderr: impl Into<String>) -> Self {
+        Outcome {
+            code: Some(code),
+            stderr: stderr.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// The last lines of combined output, redacted, for an error message.
+    pub fn tail(&self, n: usize) -> String {
+        let all: Vec<&str> = self.stdout.lines().chain(self.stderr.lines()).collect();
+        let start = all.len().saturating_sub(n);
+        redact(&all[start..].join("\n"))
+    }
+}
+
+/// A process started in the background (port-forward, dev servers).
+pub trait Background: Send {
+    fn pid(&self) -> u32;
+    /// Still running?
+    fn alive(&mut self) -> bool;
+    /// Stop the whole process group (SIGTERM, then SIGKILL after a grace period).
+    fn stop(&mut self);
+    /// The output collected so far (redacted).
+    fn output(&self) -> String;
+}
+
+/// Runs commands. The real one spawns processes; tests record and replay.
+pub trait Runner: Send + Sync {
+    fn run(&self, cmd: &Cmd) -> Result<Outcome>;
+    fn spawn(&self, cmd: &Cmd) -> Result<Box<dyn Background>>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Secrets
+
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Remember a value that must never be printed. Short values are ignored: redacting "1"
+/// everywhere would garble output, and no real secret is that short.
+pub fn register_secret(s: &str) {
+    if s.len() < 6 {
+        return;
+    }
+    let mut all = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if !all.iter().any(|x| x == s) {
+        all.push(s.to_string());
+        // Longest first, so a secret that contains another is replaced whole.
+        all.sort_by_key(|x| std::cmp::Reverse(x.len()));
+    }
+}
+
+/// Replace every registered secret in `text` by `***`.
+pub fn redact(text: &str) -> String {
+    let all = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = text.to_string();
+    for s in all.iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "***");
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Interruption
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Install the Ctrl-C / SIGTERM handler once. Children run in their own process groups (so a
+/// terminal's Ctrl-C does not reach them half-way); the runner notices the flag and stops
+/// each group it started.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            // Second Ctrl-C: the user means it.
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: stopping child processes…");
+    });
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+fn kill_group(pid: u32, signal: i32) {
+    // SAFETY: killpg only sends a signal; a stale pid yields ESRCH, which we ignore.
+    unsafe {
+        libc::killpg(pid as libc::pid_t, signal);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The real runner
+
+pub struct RealRunner {
+    log_dir: PathBuf,
+    seq: AtomicUsize,
+}
+
+impl RealRunner {
+    pub fn new(log_dir: PathBuf) -> Self {
+        RealRunner {
+            log_dir,
+            seq: AtomicUsize::new(0),
+        }
+    }
+
+    fn open_log(&self, cmd: &Cmd) -> Option<(PathBuf, fs::File)> {
+        fs::create_dir_all(&self.log_dir).ok()?;
+        let n = self.seq.fetch_add(1, Ordering::SeqCst);
+        let sub = cmd.args.first().map(|a| a.text.as_str()).unwrap_or("");
+        let sub: String = sub
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(16)
+            .collect();
+        let path = self.log_dir.join(format!(
+            "{}-{:03}-{}-{}.log",
+            std::process::id(),
+            n,
+            cmd.name(),
+            sub
+        ));
+        let mut f = fs::File::create(&path).ok()?;
+        let _ = writeln!(f, "$ {}", cmd.display());
+        Some((path, f))
+    }
+
+    fn command(cmd: &Cmd) -> Command {
+        let mut c = Command::new(&cmd.program);
+        c.args(cmd.args.iter().map(|a| OsString::from(&a.text)));
+        for (k, v) in &cmd.env {
+            c.env(k, &v.text);
+        }
+        if let Some(dir) = &cmd.cwd {
+            c.current_dir(dir);
+        }
+        // Own process group: a timeout or Ctrl-C stops the command and everything it started.
+        c.process_group(0);
+        c
+    }
+}
+
+fn spawn_error(cmd: &Cmd, e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        anyhow::anyhow!(
+            "`{}` was not found (looked for `{}`); run `cargo xtask doctor` for how to install it",
+            cmd.name(),
+            cmd.program
+        )
+    } else {
+        anyhow::anyhow!("could not start `{}`: {e}", cmd.display())
+    }
+}
+
+/// Collects a stream line by line into a buffer, the log file and the callback.
+fn pump(
+    src: impl Read + Send + 'static,
+    buf: Arc<Mutex<String>>,
+    log: Option<Arc<Mutex<fs::File>>>,
+    echo: Option<LineFn>,
+    print: bool,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(src);
+        let mut raw = Vec::new();
+        loop {
+            raw.clear();
+            match reader.read_until(b'\n', &mut raw) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let line = String::from_utf8_lossy(&raw);
+            let line = line.trim_end_matches(['\n', '\r']);
+            buf.lock().unwrap_or_else(|e| e.into_inner()).push_str(line);
+            buf.lock().unwrap_or_else(|e| e.into_inner()).push('\n');
+            let shown = redact(line);
+            if let Some(f) = &log {
+                let _ = writeln!(f.lock().unwrap_or_else(|e| e.into_inner()), "{shown}");
+            }
+            if let Some(cb) = &echo {
+                cb(&shown);
+            } else if print {
+                eprintln!("{shown}");
+            }
+        }
+    })
+}
+
+impl Runner for RealRunner {
+    fn run(&self, cmd: &Cmd) -> Result<Outcome> {
+        let started = Instant::now();
+        let log = self.open_log(cmd);
+        let mut c = Self::command(cmd);
+        let inherit = cmd.output == Output::Inherit;
+        if inherit {
+            c.stdout(Stdio::inherit()).stderr(Stdio::inherit());
+        } else {
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+        c.stdin(if cmd.stdin.is_some() {
+            Stdio::piped()
+        } else if inherit {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        });
+        let mut child = c.spawn().map_err(|e| spawn_error(cmd, e))?;
+        let pid = child.id();
+        if let (Some(input), Some(mut stdin)) = (&cmd.stdin, child.stdin.take()) {
+            let text = input.text.clone();
+            thread::spawn(move || {
+                let _ = stdin.write_all(text.as_bytes());
+            });
+        }
+        let out = Arc::new(Mutex::new(String::new()));
+        let err = Arc::new(Mutex::new(String::new()));
+        let log_file = log
+            .as_ref()
+            .and_then(|(_, f)| f.try_clone().ok())
+            .map(|f| Arc::new(Mutex::new(f)));
+        let print = cmd.output == Output::Stream;
+        let mut pumps = Vec::new();
+        if let Some(s) = child.stdout.take() {
+            pumps.push(pump(
+                s,
+                out.clone(),
+                log_file.clone(),
+                cmd.on_line.clone().filter(|_| print),
+                print,
+            ));
+        }
+        if let Some(s) = child.stderr.take() {
+            pumps.push(pump(
+                s,
+                err.clone(),
+                log_file.clone(),
+                cmd.on_line.clone().filter(|_| print),
+                print,
+            ));
+        }
+        let (status, why) = wait_bounded(&mut child, pid, cmd.timeout);
+        for p in pumps {
+            let _ = p.join();
+        }
+        let outcome = Outcome {
+            code: status.and_then(|s| s.code()),
+            stdout: std::mem::take(&mut *out.lock().unwrap_or_else(|e| e.into_inner())),
+            stderr: std::mem::take(&mut *err.lock().unwrap_or_else(|e| e.into_inner())),
+            log: log.map(|(p, _)| p),
+            duration: started.elapsed(),
+        };
+        match why {
+            Stop::Exited => Ok(outcome),
+            Stop::TimedOut => bail!(
+                "`{}` did not finish within {}s and was stopped{}\n{}",
+                cmd.display(),
+                cmd.timeout.as_secs(),
+                log_hint(&outcome),
+                outcome.tail(TAIL_LINES)
+            ),
+            Stop::Interrupted => bail!("interrupted while running `{}`", cmd.display()),
+        }
+    }
+
+    fn spawn(&self, cmd: &Cmd) -> Result<Box<dyn Background>> {
+        let log = self.open_log(cmd);
+        let mut c = Self::command(cmd);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().map_err(|e| spawn_error(cmd, e))?;
+        let buf = Arc::new(Mutex::new(String::new()));
+        let log_file = log
+            .as_ref()
+            .and_then(|(_, f)| f.try_clone().ok())
+            .map(|f| Arc::new(Mutex::new(f)));
+        let print = cmd.output == Output::Stream;
+        if let Some(s) = child.stdout.take() {
+            pump(s, buf.clone(), log_file.clone(), cmd.on_line.clone(), print);
+        }
+        if let Some(s) = child.stderr.take() {
+            pump(s, buf.clone(), log_file, cmd.on_line.clone(), print);
+        }
+        Ok(Box::new(RealBackground {
+            child,
+            buf,
+            stopped: false,
+        }))
+    }
+}
+
+fn log_hint(o: &Outcome) -> String {
+    o.log
+        .as_ref()
+        .map(|p| format!(" (full log: {})", p.display()))
+        .unwrap_or_default()
+}
+
+enum Stop {
+    Exited,
+    TimedOut,
+    Interrupted,
+}
+
+fn wait_bounded(child: &mut Child, pid: u32, timeout: Duration) -> (Option<ExitStatus>, Stop) {
+    let deadline = Instant::now() + timeout;
+    let mut nap = Duration::from_millis(2);
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return (Some(s), Stop::Exited),
+            Ok(None) => {}
+            Err(_) => return (None, Stop::Exited),
+        }
+        let why = if interrupted() {
+            Stop::Interrupted
+        } else if Instant::now() >= deadline {
+            Stop::TimedOut
+        } else {
+            thread::sleep(nap);
+            nap = (nap * 2).min(Duration::from_millis(50));
+            continue;
+        };
+        terminate(child, pid);
+        return (child.try_wait().ok().flatten(), why);
+    }
+}
+
+fn terminate(child: &mut Child, pid: u32) {
+    kill_group(pid, libc::SIGTERM);
+    let grace = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < grace {
+        if let Ok(Some(_)) = child.try_wait() {
+            // The leader is gone; make sure nothing it started lingers.
+            kill_group(pid, libc::SIGKILL);
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    kill_group(pid, libc::SIGKILL);
+    let _ = child.wait();
+}
+
+struct RealBackground {
+    child: Child,
+    buf: Arc<Mutex<String>>,
+    stopped: bool,
+}
+
+impl Background for RealBackground {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn stop(&mut self) {
+        if !self.stopped {
+            self.stopped = true;
+            let pid = self.child.id();
+            terminate(&mut self.child, pid);
+        }
+    }
+
+    fn output(&self) -> String {
+        redact(&self.buf.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Drop for RealBackground {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The recording runner (tests)
+
+#[cfg(test)]
+pub mod recording {
+    //! Records commands and replays scripted outcomes, for unit tests of tasks.
+
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use anyhow::Result;
+
+    use super::{spawn_error, Background, Cmd, Outcome, Runner};
+
+    type Responder = Box<dyn Fn(&Cmd) -> Option<Outcome> + Send + Sync>;
+
+    /// Records every command and answers from a script: the first rule whose prefix matches
+    /// the command's `argv_line` wins; rules given with `then` are consumed in order.
+    #[derive(Default)]
+    pub struct RecordingRunner {
+        pub seen: Mutex<Vec<String>>,
+        rules: Mutex<VecDeque<(String, Outcome, bool)>>,
+        fallback: Option<Responder>,
+    }
+
+    impl RecordingRunner {
+        pub fn new() -> Self {
+            Self::default()
+        }
+
+        /// Always answer commands starting with `prefix` with `outcome`.
+        pub fn on(self, prefix: &str, outcome: Outcome) -> Self {
+            self.rules
+                .lock()
+                .unwrap()
+                .push_back((prefix.to_string(), outcome, false));
+            self
+        }
+
+        /// Answer the next command starting with `prefix` once with `outcome`.
+        pub fn once(self, prefix: &str, outcome: Outcome) -> Self {
+            self.rules
+                .lock()
+                .unwrap()
+                .push_back((prefix.to_string(), outcome, true));
+            self
+        }
+
+        pub fn otherwise(
+            mut self,
+            f: impl Fn(&Cmd) -> Option<Outcome> + Send + Sync + 'static,
+        ) -> Self {
+            self.fallback = Some(Box::new(f));
+            self
+        }
+
+        pub fn seen(&self) -> Vec<String> {
+            self.seen.lock().unwrap().clone()
+        }
+    }
+
+    impl Runner for RecordingRunner {
+        fn run(&self, cmd: &Cmd) -> Result<Outcome> {
+            let line = cmd.argv_line();
+            self.seen.lock().unwrap().push(line.clone());
+            let mut rules = self.rules.lock().unwrap();
+            if let Some(i) = rules
+                .iter()
+                .position(|(p, _, _)| line.starts_with(p.as_str()))
+            {
+                let (_, out, once) = rules[i].clone();
+                if once {
+                    rules.remove(i);
+                }
+                return Ok(out);
+            }
+            drop(rules);
+            if let Some(out) = self.fallback.as_ref().and_then(|f| f(cmd)) {
+                return Ok(out);
+            }
+            Err(spawn_error(
+                cmd,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ))
+        }
+
+        fn spawn(&self, cmd: &Cmd) -> Result<Box<dyn Background>> {
+            self.seen
+                .lock()
+                .unwrap()
+                .push(format!("spawn {}", cmd.argv_line()));
+            Ok(Box::new(FakeBackground { alive: true }))
+        }
+    }
+
+    struct FakeBackground {
+        alive: bool,
+    }
+
+    impl Background for FakeBackground {
+        fn pid(&self) -> u32 {
+            0
+        }
+        fn alive(&mut self) -> bool {
+            self.alive
+        }
+        fn stop(&mut self) {
+            self.alive = false;
+        }
+        fn output(&self) -> String {
+            String::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recording::RecordingRunner;
+    use super::*;
+
+    fn runner() -> (tempfile::TempDir, RealRunner) {
+        let dir = tempfile::tempdir().unwrap();
+        let r = RealRunner::new(dir.path().join("logs"));
+        (dir, r)
+    }
+
+    #[test]
+    fn captures_output_and_exit_code() {
+        let (_d, r) = runner();
+        let out = r
+            .run(&Cmd::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]))
+            .unwrap();
+        assert_eq!(out.code, Some(3));
+        assert_eq!(out.stdout, "out\n");
+        assert_eq!(out.stderr, "err\n");
+        let log = fs::read_to_string(out.log.unwrap()).unwrap();
+        assert!(log.contains("out") && log.contains("err"), "{log}");
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_process_group() {
+        let (dir, r) = runner();
+        let marker = dir.path().join("grandchild.pid");
+        // The grandchild would outlive a plain kill of the shell.
+        let script = format!("sleep 30 & echo $! > {}; wait", marker.display());
+        let err = r
+            .run(
+                &Cmd::new("sh")
+                    .args(["-c", &script])
+                    .timeout(Duration::from_millis(300)),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("did not finish within"), "{err}");
+        let pid: i32 = fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
+        thread::sleep(Duration::from_millis(100));
+        // Gone, or a zombie waiting for a reaper that is not ours: either way not running.
+        let state = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let running = state
+            .rsplit(')')
+            .next()
+            .map(|rest| !rest.trim_start().starts_with('Z'))
+            .unwrap_or(false);
+        assert!(!running, "grandchild {pid} survived the timeout: {state}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_display_output_and_logs() {
+        let (_d, r) = runner();
+        let secret = "s3cr3t-value-that-must-not-leak";
+        let cmd = Cmd::new("sh")
+            .arg("-c")
+            .arg("echo token=$TOKEN; echo \"$1\"")
+            .secret_arg("--set=x=", secret)
+            .secret_env("TOKEN", secret);
+        assert!(!cmd.display().contains(secret), "{}", cmd.display());
+        assert!(cmd.display().contains("TOKEN=***"));
+        let out = r.run(&cmd).unwrap();
+        let log = fs::read_to_string(out.log.as_ref().unwrap()).unwrap();
+        assert!(!log.contains(secret), "{log}");
+        assert!(log.contains("token=***"), "{log}");
+        assert!(!out.tail(5).contains(secret));
+    }
+
+    #[test]
+    fn missing_program_names_doctor() {
+        let (_d, r) = runner();
+        let err = r.run(&Cmd::new("definitely-not-a-tool-xyz")).unwrap_err();
+        assert!(err.to_string().contains("cargo xtask doctor"), "{err}");
+    }
+
+    #[test]
+    fn stream_passes_lines_to_the_callback() {
+        let (_d, r) = runner();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = got.clone();
+        let cmd = Cmd::new("sh")
+            .args(["-c", "echo one; echo two"])
+            .output(Output::Stream)
+            .on_line(move |l| sink.lock().unwrap().push(l.to_string()));
+        r.run(&cmd).unwrap();
+        assert_eq!(*got.lock().unwrap(), vec!["one", "two"]);
+    }
+
+    #[test]
+    fn background_stop_ends_the_group() {
+        let (_d, r) = runner();
+        let mut bg = r
+            .spawn(&Cmd::new("sh").args(["-c", "echo ready; sleep 30"]))
+            .unwrap();
+        thread::sleep(Duration::from_millis(200));
+        assert!(bg.alive());
+        assert!(bg.output().contains("ready"));
+        bg.stop();
+        assert!(!bg.alive());
+    }
+
+    #[test]
+    fn recording_runner_replays_in_order() {
+        let r = RecordingRunner::new()
+            .once("docker image inspect", Outcome::failed(1, "No such image"))
+            .on("docker", Outcome::ok("x"));
+        let c = Cmd::new("/usr/bin/docker").args(["image", "inspect", "a:b"]);
+        assert_eq!(r.run(&c).unwrap().code, Some(1));
+        assert_eq!(r.run(&c).unwrap().code, Some(0));
+        assert_eq!(
+            r.seen(),
+            vec!["docker image inspect a:b", "docker image inspect a:b"]
+        );
+    }
+}

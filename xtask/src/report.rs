@@ -1,0 +1,208 @@
+//! The measurement report: `target/xtask/report.json` plus a Markdown table (also appended to
+//! `$GITHUB_STEP_SUMMARY` when set). Every task that measures adds to one report per run.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Gate {
+    pub id: String,
+    pub name: String,
+    pub value: f64,
+    pub budget: f64,
+    pub unit: String,
+    pub pass: bool,
+    /// Timing gates are reported but never fail `cargo xtask test` (noisy shared machines).
+    pub enforced: bool,
+}
+
+impl Gate {
+    /// A "below the budget" gate.
+    pub fn below(id: &str, name: impl Into<String>, value: f64, budget: f64, unit: &str) -> Self {
+        Gate {
+            id: id.into(),
+            name: name.into(),
+            value,
+            budget,
+            unit: unit.into(),
+            pass: value < budget,
+            enforced: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageRow {
+    pub service: String,
+    pub tag: String,
+    pub size: Option<u64>,
+    pub own_size: Option<u64>,
+    pub cached: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskTiming {
+    pub name: String,
+    pub seconds: f64,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub run_id: String,
+    pub started: u64,
+    pub tasks: Vec<TaskTiming>,
+    pub gates: Vec<Gate>,
+    pub images: Vec<ImageRow>,
+}
+
+impl Report {
+    pub fn new() -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Report {
+            run_id: format!("{}-{}", now.as_secs(), std::process::id()),
+            started: now.as_secs(),
+            tasks: Vec::new(),
+            gates: Vec::new(),
+            images: Vec::new(),
+        }
+    }
+
+    pub fn task(&mut self, name: &str, took: Duration, status: &str) {
+        self.tasks.push(TaskTiming {
+            name: name.into(),
+            seconds: round2(took.as_secs_f64()),
+            status: status.into(),
+        });
+    }
+
+    pub fn failed_gates(&self) -> Vec<&Gate> {
+        self.gates
+            .iter()
+            .filter(|g| g.enforced && !g.pass)
+            .collect()
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        if !self.tasks.is_empty() {
+            s.push_str("| task | seconds | status |\n|---|---:|---|\n");
+            for t in &self.tasks {
+                s.push_str(&format!(
+                    "| {} | {:.2} | {} |\n",
+                    t.name, t.seconds, t.status
+                ));
+            }
+            s.push('\n');
+        }
+        if !self.images.is_empty() {
+            s.push_str(
+                "| image | tag | size MB | own layers MB | cached |\n|---|---|---:|---:|---|\n",
+            );
+            for i in &self.images {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {} |\n",
+                    i.service,
+                    i.tag,
+                    mb(i.size),
+                    mb(i.own_size),
+                    if i.cached { "yes" } else { "no" }
+                ));
+            }
+            s.push('\n');
+        }
+        if !self.gates.is_empty() {
+            s.push_str("| gate | what | value | budget | result |\n|---|---|---:|---:|---|\n");
+            for g in &self.gates {
+                let result = match (g.pass, g.enforced) {
+                    (true, _) => "pass",
+                    (false, true) => "FAIL",
+                    (false, false) => "over (reported only)",
+                };
+                s.push_str(&format!(
+                    "| {} | {} | {:.1} {} | < {} {} | {} |\n",
+                    g.id, g.name, g.value, g.unit, g.budget, g.unit, result
+                ));
+            }
+        }
+        s
+    }
+
+    /// Write `report.json` and `report.md` under `dir`, and append to the CI step summary.
+    pub fn write(&self, dir: &Path) -> Result<PathBuf> {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let json = dir.join("report.json");
+        fs::write(&json, serde_json::to_string_pretty(self)? + "\n")
+            .with_context(|| format!("writing {}", json.display()))?;
+        let md = self.markdown();
+        fs::write(dir.join("report.md"), &md)?;
+        if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY") {
+            if !summary.is_empty() {
+                let mut f = fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&summary)?;
+                writeln!(f, "{md}")?;
+            }
+        }
+        Ok(json)
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn mb(bytes: Option<u64>) -> String {
+    bytes
+        .map(|b| format!("{:.1}", b as f64 / 1e6))
+        .unwrap_or_else(|| "–".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_enforced_gates_are_listed_and_written() {
+        let mut r = Report::new();
+        r.gates.push(Gate::below(
+            "SC-003o",
+            "backend own layers",
+            120.0,
+            340.0,
+            "MB",
+        ));
+        r.gates.push(Gate::below(
+            "SC-003o",
+            "frontend own layers",
+            75.0,
+            60.0,
+            "MB",
+        ));
+        let mut timing = Gate::below("SC-002", "cold start", 4.0, 3.0, "s");
+        timing.enforced = false;
+        r.gates.push(timing);
+        let failed = r.failed_gates();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].name, "frontend own layers");
+        let dir = tempfile::tempdir().unwrap();
+        let path = r.write(dir.path()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(v["gates"][1]["pass"], false);
+        let md = fs::read_to_string(dir.path().join("report.md")).unwrap();
+        assert!(
+            md.contains("| SC-003o | frontend own layers | 75.0 MB | < 60 MB | FAIL |"),
+            "{md}"
+        );
+        assert!(md.contains("over (reported only)"));
+    }
+}

@@ -1,0 +1,247 @@
+//! The three images and where they come from: the table in `shared/docs/CONTRACTS.md`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::context_hash::{hash_context, ContextDigest, HashSpec};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub name: &'static str,
+    /// Image repository (`todo-backend`).
+    pub repository: &'static str,
+    /// Build context, relative to the repo root.
+    pub context: &'static str,
+    /// Dockerfile, relative to the repo root (the MCP one lies outside its context).
+    pub dockerfile: &'static str,
+    /// The base-image build argument and its official default.
+    pub base_arg: &'static str,
+    pub official_base: &'static str,
+    /// SC-003 budgets in MB (10^6 bytes): the whole image on the official base, and its own
+    /// layers (the total minus the official base's uncompressed size).
+    pub budget_total_mb: u64,
+    pub budget_own_mb: u64,
+}
+
+pub const SERVICES: [Service; 3] = [
+    Service {
+        name: "frontend",
+        repository: "todo-frontend",
+        context: "frontend",
+        dockerfile: "frontend/Dockerfile",
+        base_arg: "NODE_IMAGE",
+        official_base: "node:20-alpine",
+        budget_total_mb: 200,
+        budget_own_mb: 60,
+    },
+    Service {
+        name: "backend",
+        repository: "todo-backend",
+        context: "backend",
+        dockerfile: "backend/Dockerfile",
+        base_arg: "PYTHON_IMAGE",
+        official_base: "python:3.11-slim",
+        budget_total_mb: 500,
+        budget_own_mb: 340,
+    },
+    Service {
+        name: "mcp",
+        repository: "todo-mcp",
+        context: "backend",
+        dockerfile: "mcp/Dockerfile",
+        base_arg: "PYTHON_IMAGE",
+        official_base: "python:3.11-slim",
+        budget_total_mb: 500,
+        budget_own_mb: 340,
+    },
+];
+
+/// The services named on the command line, in table order; all of them when none is named.
+pub fn select(names: &[String]) -> Result<Vec<Service>> {
+    for n in names {
+        if !SERVICES.iter().any(|s| s.name == n) {
+            let known: Vec<_> = SERVICES.iter().map(|s| s.name).collect();
+            bail!("unknown service `{n}`; known: {}", known.join(", "));
+        }
+    }
+    Ok(SERVICES
+        .iter()
+        .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
+        .copied()
+        .collect())
+}
+
+impl Service {
+    pub fn context_dir(&self, root: &Path) -> PathBuf {
+        root.join(self.context)
+    }
+
+    pub fn dockerfile_path(&self, root: &Path) -> PathBuf {
+        root.join(self.dockerfile)
+    }
+}
+
+/// The base images: `--base python=IMG` / `--base node=IMG` win over `XTASK_BASE_PYTHON` /
+/// `XTASK_BASE_NODE`; without either, the Dockerfiles' own defaults (the official images)
+/// apply and no build argument is passed.
+pub fn base_overrides(flags: &[String]) -> Result<BTreeMap<&'static str, String>> {
+    let mut out = BTreeMap::new();
+    for (key, arg) in [("python", "PYTHON_IMAGE"), ("node", "NODE_IMAGE")] {
+        if let Ok(v) = std::env::var(format!("XTASK_BASE_{}", key.to_uppercase())) {
+            if !v.is_empty() {
+                out.insert(arg, v);
+            }
+        }
+    }
+    for f in flags {
+        let (k, v) = f
+            .split_once('=')
+            .with_context(|| format!("--base {f:?}: expected python=IMAGE or node=IMAGE"))?;
+        let arg = match k {
+            "python" => "PYTHON_IMAGE",
+            "node" => "NODE_IMAGE",
+            _ => bail!("--base {f:?}: unknown base `{k}`; use python=IMAGE or node=IMAGE"),
+        };
+        if v.is_empty() {
+            bail!("--base {f:?}: the image is empty");
+        }
+        out.insert(arg, v.to_string());
+    }
+    Ok(out)
+}
+
+/// The chart's `appVersion`, the tag the rendered `k8s/` manifests use; `None` until the
+/// chart exists.
+pub fn app_version(root: &Path) -> Result<Option<String>> {
+    let path = root.join("helm/todo-app/Chart.yaml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    #[derive(serde::Deserialize)]
+    struct Chart {
+        #[serde(rename = "appVersion")]
+        app_version: Option<String>,
+    }
+    let chart: Chart =
+        serde_saphyr::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(chart.app_version)
+}
+
+/// The build arguments and platform that go into one service's tag and its `docker build`.
+#[derive(Clone, Debug, Default)]
+pub struct BuildInputs {
+    /// `--base` / `XTASK_BASE_*` overrides, keyed by build-arg name.
+    pub bases: BTreeMap<&'static str, String>,
+    /// `--build-arg K=V`, passed to every service.
+    pub extra: BTreeMap<String, String>,
+}
+
+impl BuildInputs {
+    pub fn new(base_flags: &[String], build_args: &[String]) -> Result<Self> {
+        let mut extra = BTreeMap::new();
+        for a in build_args {
+            let (k, v) = a
+                .split_once('=')
+                .with_context(|| format!("--build-arg {a:?}: expected KEY=VALUE"))?;
+            extra.insert(k.to_string(), v.to_string());
+        }
+        Ok(BuildInputs {
+            bases: base_overrides(base_flags)?,
+            extra,
+        })
+    }
+
+    /// Only the service's own base argument is passed (an unused one would make Docker warn
+    /// and would change the other services' tags for nothing).
+    pub fn args_for(&self, s: &Service) -> BTreeMap<String, String> {
+        let mut args = self.extra.clone();
+        if let Some(v) = self.bases.get(s.base_arg) {
+            args.insert(s.base_arg.to_string(), v.clone());
+        }
+        args
+    }
+
+    /// The base image the service builds on: the override, else the official default.
+    pub fn base_for(&self, s: &Service) -> String {
+        self.bases
+            .get(s.base_arg)
+            .cloned()
+            .unwrap_or_else(|| s.official_base.to_string())
+    }
+}
+
+/// The platform images are built for: the host's (minikube runs on the same architecture).
+pub fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("linux/{arch}")
+}
+
+/// The content tag of one service, or `None` when its Dockerfile does not exist yet.
+pub fn content_digest(
+    root: &Path,
+    s: &Service,
+    inputs: &BuildInputs,
+) -> Result<Option<ContextDigest>> {
+    let dockerfile = s.dockerfile_path(root);
+    if !dockerfile.is_file() {
+        return Ok(None);
+    }
+    let args = inputs.args_for(s);
+    let platform = platform();
+    let spec = HashSpec {
+        context: &s.context_dir(root),
+        dockerfile: &dockerfile,
+        build_args: &args,
+        platform: &platform,
+    };
+    hash_context(&spec)
+        .map(Some)
+        .with_context(|| format!("hashing the {} build context", s.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_keeps_table_order_and_rejects_unknown() {
+        let got = select(&["mcp".into(), "frontend".into()]).unwrap();
+        assert_eq!(
+            got.iter().map(|s| s.name).collect::<Vec<_>>(),
+            ["frontend", "mcp"]
+        );
+        assert_eq!(select(&[]).unwrap().len(), 3);
+        let err = select(&["web".into()]).unwrap_err().to_string();
+        assert!(err.contains("known: frontend, backend, mcp"), "{err}");
+    }
+
+    #[test]
+    fn base_flags_map_to_build_args() {
+        let b = base_overrides(&["python=mirror/python:3.11".into(), "node=n:20".into()]).unwrap();
+        assert_eq!(b["PYTHON_IMAGE"], "mirror/python:3.11");
+        assert_eq!(b["NODE_IMAGE"], "n:20");
+        assert!(base_overrides(&["ruby=x".into()]).is_err());
+        assert!(base_overrides(&["python".into()]).is_err());
+    }
+
+    #[test]
+    fn app_version_is_read_from_the_chart() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(app_version(dir.path()).unwrap(), None);
+        std::fs::create_dir_all(dir.path().join("helm/todo-app")).unwrap();
+        std::fs::write(
+            dir.path().join("helm/todo-app/Chart.yaml"),
+            "apiVersion: v2\nname: todo-app\nversion: 0.1.0\nappVersion: \"0.3.1\"\n",
+        )
+        .unwrap();
+        assert_eq!(app_version(dir.path()).unwrap().as_deref(), Some("0.3.1"));
+    }
+}

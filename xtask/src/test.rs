@@ -1,0 +1,355 @@
+//! `cargo xtask test`: every suite of the repository as named, timed steps. This is the
+//! README's test command and exactly what `.ci/run` runs.
+//!
+//! With `CI=true` a suite whose tool is missing fails; locally it is skipped with a notice,
+//! so a developer without Docker can still run the rest. Timing figures are reported and
+//! never fail the run; size gates do.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use crate::ctx::{failure_message, Ctx};
+use crate::process::{Cmd, Output};
+use crate::report::Report;
+use crate::{build, images};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run only these suites (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Skip these suites.
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Keep going after a failed suite.
+    #[arg(long)]
+    pub keep_going: bool,
+}
+
+/// The suites, in the order they run.
+pub const SUITES: &[(&str, &str)] = &[
+    ("xtask", "cargo fmt, clippy and the xtask's own tests"),
+    (
+        "backend",
+        "FastAPI + MCP server: pytest on SQLite and PostgreSQL",
+    ),
+    (
+        "frontend",
+        "Next.js: lint, typecheck, unit tests, build, integration with the backend",
+    ),
+    (
+        "images",
+        "the three images built for real, cached rebuild, size gates",
+    ),
+];
+
+enum Step {
+    Run(&'static str, Cmd),
+    InProcess(&'static str, fn(&Ctx, &mut Report) -> Result<()>),
+}
+
+enum Verdict {
+    Passed,
+    Failed(String),
+    Skipped(String),
+}
+
+impl Args {
+    pub fn run(self, ctx: &Ctx) -> Result<()> {
+        for n in self.only.iter().chain(&self.skip) {
+            if !SUITES.iter().any(|(s, _)| s == n) {
+                let known: Vec<_> = SUITES.iter().map(|(s, _)| *s).collect();
+                bail!("unknown suite `{n}`; suites: {}", known.join(", "));
+            }
+        }
+        let mut report = Report::new();
+        let mut results = Vec::new();
+        for (name, what) in SUITES {
+            if (!self.only.is_empty() && !self.only.iter().any(|o| o == name))
+                || self.skip.iter().any(|s| s == name)
+            {
+                continue;
+            }
+            ctx.say(format!("\n━━ suite {name}: {what}"));
+            let t = Instant::now();
+            let verdict = run_suite(ctx, name, &mut report);
+            let took = t.elapsed();
+            let status = match &verdict {
+                Verdict::Passed => "passed".to_string(),
+                Verdict::Failed(why) => {
+                    ctx.say(format!("✗ suite {name} failed: {why}"));
+                    "failed".into()
+                }
+                Verdict::Skipped(why) => {
+                    ctx.say(format!("! suite {name} skipped: {why}"));
+                    "skipped".into()
+                }
+            };
+            report.task(&format!("suite {name}"), took, &status);
+            let failed = matches!(verdict, Verdict::Failed(_));
+            results.push((name, status, took));
+            if failed && !self.keep_going {
+                break;
+            }
+        }
+        let path = report.write(&ctx.target_dir())?;
+        ctx.say("\n━━ summary");
+        for (name, status, took) in &results {
+            ctx.say(format!("{name:10} {status:8} {:>7.1}s", took.as_secs_f64()));
+        }
+        let md = report.markdown();
+        if !report.gates.is_empty() || !report.images.is_empty() {
+            ctx.say(md);
+        }
+        ctx.say(format!("report: {}", ctx.rel(&path).display()));
+        let count = |s: &str| results.iter().filter(|r| r.1 == s).count();
+        let (passed, failed, skipped) = (count("passed"), count("failed"), count("skipped"));
+        let gates_failed = report.failed_gates().len();
+        // The plain closing line CI reads.
+        println!("suites: {passed} passed, {failed} failed, {skipped} skipped");
+        if failed > 0 || (gates_failed > 0 && !ctx.global.no_gates) {
+            if gates_failed > 0 {
+                ctx.say(format!(
+                    "{gates_failed} size gate(s) failed (see the report)"
+                ));
+            }
+            return Err(crate::Exit(1).into());
+        }
+        Ok(())
+    }
+}
+
+fn run_suite(ctx: &Ctx, name: &str, report: &mut Report) -> Verdict {
+    let steps = match plan(ctx, name) {
+        Ok(steps) => steps,
+        Err(v) => return v,
+    };
+    for step in steps {
+        let t = Instant::now();
+        let (label, result) = match step {
+            Step::Run(label, cmd) => {
+                ctx.say(format!("── {name}: {label}  ({})", cmd.display()));
+                let r = ctx.run(&cmd).and_then(|o| {
+                    if o.success() {
+                        Ok(())
+                    } else {
+                        Err(anyhow::anyhow!(failure_message(&cmd, &o)))
+                    }
+                });
+                (label, r)
+            }
+            Step::InProcess(label, f) => {
+                ctx.say(format!("── {name}: {label}"));
+                (label, f(ctx, report))
+            }
+        };
+        report.task(
+            &format!("{name}: {label}"),
+            t.elapsed(),
+            if result.is_ok() { "ok" } else { "failed" },
+        );
+        if let Err(e) = result {
+            return Verdict::Failed(format!("{label}: {e:#}"));
+        }
+    }
+    Verdict::Passed
+}
+
+/// A missing tool fails the suite in CI and skips it locally.
+fn need(ctx: &Ctx, tool: &str, install: &str) -> Result<(), Verdict> {
+    if which::which(tool).is_ok() {
+        return Ok(());
+    }
+    let msg = format!("`{tool}` is not installed ({install})");
+    Err(if ctx.ci {
+        Verdict::Failed(msg)
+    } else {
+        Verdict::Skipped(msg)
+    })
+}
+
+fn present(ctx: &Ctx, rel: &str, issue: &str) -> Result<(), Verdict> {
+    if ctx.root.join(rel).exists() {
+        Ok(())
+    } else {
+        Err(Verdict::Skipped(format!(
+            "{rel} is not in the repository yet ({issue})"
+        )))
+    }
+}
+
+fn step(ctx: &Ctx, dir: &str, program: &str, args: &[&str], minutes: u64) -> Cmd {
+    Cmd::new(program)
+        .args(args.iter().copied())
+        .cwd(ctx.root.join(dir))
+        .timeout(Duration::from_secs(minutes * 60))
+        .output(Output::Stream)
+}
+
+fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    Ok(match suite {
+        "xtask" => vec![
+            Step::Run(
+                "fmt",
+                step(ctx, ".", &cargo, &["fmt", "--all", "--check"], 5),
+            ),
+            Step::Run(
+                "clippy",
+                step(
+                    ctx,
+                    ".",
+                    &cargo,
+                    &[
+                        "clippy",
+                        "--workspace",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                    15,
+                ),
+            ),
+            Step::Run(
+                "cargo test",
+                step(ctx, ".", &cargo, &["test", "--workspace"], 20),
+            ),
+        ],
+        "backend" => {
+            present(ctx, "backend/pyproject.toml", "issue 3")?;
+            need(ctx, "uv", "`pip install uv`")?;
+            vec![
+                Step::Run("uv sync", backend_sync(ctx)),
+                Step::Run(
+                    "pytest",
+                    step(
+                        ctx,
+                        "backend",
+                        "uv",
+                        &["run", "--frozen", "pytest", "-q"],
+                        15,
+                    ),
+                ),
+            ]
+        }
+        "frontend" => {
+            present(ctx, "frontend/package.json", "issue 4")?;
+            need(ctx, "npm", "Node.js 20 with npm: https://nodejs.org/")?;
+            let mut steps = vec![
+                Step::Run(
+                    "npm ci",
+                    step(
+                        ctx,
+                        "frontend",
+                        "npm",
+                        &["ci", "--no-audit", "--no-fund"],
+                        15,
+                    ),
+                ),
+                Step::Run("lint", step(ctx, "frontend", "npm", &["run", "lint"], 5)),
+                Step::Run(
+                    "typecheck",
+                    step(ctx, "frontend", "npm", &["run", "typecheck"], 5),
+                ),
+                Step::Run("unit tests", step(ctx, "frontend", "npm", &["test"], 10)),
+                Step::Run(
+                    "next build",
+                    step(ctx, "frontend", "npm", &["run", "build"], 20),
+                ),
+            ];
+            if ctx.root.join("backend/pyproject.toml").exists() {
+                need(ctx, "uv", "`pip install uv`")?;
+                steps.push(Step::Run("backend venv", backend_sync(ctx)));
+                steps.push(Step::Run(
+                    "integration",
+                    step(ctx, "frontend", "npm", &["run", "test:integration"], 10),
+                ));
+            }
+            steps
+        }
+        "images" => {
+            need(
+                ctx,
+                "docker",
+                "Docker Engine; on this project's CI `../shared/ci-env/docker-up.sh`",
+            )?;
+            if !daemon_answers(ctx) {
+                let msg = "the Docker daemon does not answer (start it; on CI `../shared/ci-env/docker-up.sh`)".to_string();
+                return Err(if ctx.ci {
+                    Verdict::Failed(msg)
+                } else {
+                    Verdict::Skipped(msg)
+                });
+            }
+            vec![
+                Step::InProcess("build all (first)", images_first),
+                Step::InProcess("build again: all cached", images_cached),
+            ]
+        }
+        other => return Err(Verdict::Failed(format!("no plan for suite {other}"))),
+    })
+}
+
+fn backend_sync(ctx: &Ctx) -> Cmd {
+    step(
+        ctx,
+        "backend",
+        "uv",
+        &["sync", "--frozen", "--extra", "agent"],
+        15,
+    )
+}
+
+fn daemon_answers(ctx: &Ctx) -> bool {
+    let docker = crate::tools::Docker {
+        tool: &ctx.tools.docker,
+        env: &[],
+    };
+    ctx.run(&docker.version())
+        .map(|o| o.success())
+        .unwrap_or(false)
+}
+
+/// The images suite builds on the host daemon with host networking (CI has no bridge), on
+/// the bases named by `XTASK_BASE_PYTHON` / `XTASK_BASE_NODE` when set.
+fn images_args() -> images::Args {
+    images::Args {
+        build: build::Args {
+            target: Some(build::Target::Host),
+            network: Some("host".into()),
+            ..Default::default()
+        },
+        budget_total: Vec::new(),
+        budget_own: Vec::new(),
+    }
+}
+
+fn images_first(ctx: &Ctx, report: &mut Report) -> Result<()> {
+    images_args().measure(ctx, report)
+}
+
+fn images_cached(ctx: &Ctx, report: &mut Report) -> Result<()> {
+    let mut scratch = Report::new();
+    let (_, built) = images_args().build.build(ctx, &mut scratch)?;
+    let rebuilt: Vec<_> = built
+        .iter()
+        .filter(|b| !b.cached)
+        .map(|b| b.service.name)
+        .collect();
+    if !rebuilt.is_empty() {
+        bail!(
+            "a second build with no change rebuilt {}: the content tag is not stable",
+            rebuilt.join(", ")
+        );
+    }
+    for b in built {
+        report.task(
+            &format!("no-op build {}", b.service.name),
+            Duration::from_secs_f64(b.seconds),
+            "cached",
+        );
+    }
+    Ok(())
+}

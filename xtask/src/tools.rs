@@ -1,0 +1,634 @@
+//! The external tools: where each comes from, how to read its version, and typed wrappers
+//! that build the [`Cmd`] values tasks run. Every command line the xtask ever runs against
+//! docker, minikube, kubectl or helm is spelled out in this file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use serde::Deserialize;
+
+use crate::process::Cmd;
+
+/// Where a tool's binary was found; `doctor` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `XTASK_<NAME>` names it explicitly.
+    Override(String),
+    /// Installed by `cargo xtask setup` under `.tools/`.
+    Project,
+    Path,
+    Missing,
+}
+
+#[derive(Clone, Debug)]
+pub struct Tool {
+    pub name: &'static str,
+    pub program: PathBuf,
+    pub source: Source,
+}
+
+impl Tool {
+    pub fn found(&self) -> bool {
+        self.source != Source::Missing
+    }
+
+    pub fn cmd(&self) -> Cmd {
+        Cmd::new(self.program.to_string_lossy().into_owned())
+    }
+
+    pub fn origin(&self) -> String {
+        match &self.source {
+            Source::Override(var) => format!("{} (from ${var})", self.program.display()),
+            Source::Project => format!("{} (project .tools/)", self.program.display()),
+            Source::Path => format!("{} (PATH)", self.program.display()),
+            Source::Missing => "not found".into(),
+        }
+    }
+}
+
+/// Resolution order: an explicit override, then the project's `.tools/`, then PATH.
+pub fn resolve(root: &Path, name: &'static str) -> Tool {
+    let var = format!("XTASK_{}", name.to_uppercase().replace('-', "_"));
+    if let Ok(p) = std::env::var(&var) {
+        if !p.is_empty() {
+            let program = which::which(&p).unwrap_or_else(|_| PathBuf::from(&p));
+            let source = if program.exists() {
+                Source::Override(var)
+            } else {
+                Source::Missing
+            };
+            return Tool {
+                name,
+                program,
+                source,
+            };
+        }
+    }
+    if let Some(p) = project_tool(root, name) {
+        return Tool {
+            name,
+            program: p,
+            source: Source::Project,
+        };
+    }
+    match which::which(name) {
+        Ok(program) => Tool {
+            name,
+            program,
+            source: Source::Path,
+        },
+        Err(_) => Tool {
+            name,
+            program: PathBuf::from(name),
+            source: Source::Missing,
+        },
+    }
+}
+
+/// `.tools/<name>-<version>/<name>` written by `cargo xtask setup`; the newest wins.
+fn project_tool(root: &Path, name: &str) -> Option<PathBuf> {
+    let dir = root.join(".tools");
+    let exe = if cfg!(windows) {
+        format!("{name}.exe")
+    } else {
+        name.to_string()
+    };
+    let mut found: Vec<(Version, PathBuf)> = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let ver = file.strip_prefix(&format!("{name}-"))?;
+            let path = e.path().join(&exe);
+            path.is_file()
+                .then(|| (Version::parse(ver).unwrap_or_default(), path))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, p)| p)
+}
+
+/// All tools, resolved once per run.
+#[derive(Clone, Debug)]
+pub struct Tools {
+    pub docker: Tool,
+    pub minikube: Tool,
+    pub kubectl: Tool,
+    pub helm: Tool,
+    /// A Helm 3 binary beside the default one, for checks that run both (`XTASK_HELM3`).
+    pub helm3: Tool,
+}
+
+impl Tools {
+    pub fn resolve(root: &Path) -> Self {
+        Tools {
+            docker: resolve(root, "docker"),
+            minikube: resolve(root, "minikube"),
+            kubectl: resolve(root, "kubectl"),
+            helm: resolve(root, "helm"),
+            helm3: resolve(root, "helm3"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Versions
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl Version {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
+        Version {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// Reads the first `vX.Y[.Z]` in a string: `v4.1.4`, `v3.17.3+ge4da497`,
+    /// `20.10.24+dfsg1`, `v1.33.9`.
+    pub fn parse(s: &str) -> Option<Version> {
+        let start = s.find(|c: char| c.is_ascii_digit())?;
+        let mut nums = s[start..]
+            .split(|c: char| !c.is_ascii_digit())
+            .take(3)
+            .map(|n| n.parse::<u32>().ok());
+        let major = nums.next()??;
+        let minor = nums.next().flatten()?;
+        let patch = nums.next().flatten().unwrap_or(0);
+        Some(Version {
+            major,
+            minor,
+            patch,
+        })
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// `docker version --format '{{json .}}'`: the client always, the server when it answers.
+#[derive(Debug, Deserialize)]
+pub struct DockerVersion {
+    #[serde(rename = "Client")]
+    pub client: DockerPart,
+    #[serde(rename = "Server")]
+    pub server: Option<DockerPart>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DockerPart {
+    #[serde(rename = "Version")]
+    pub version: String,
+    #[serde(rename = "Os", default)]
+    pub os: String,
+    #[serde(rename = "Arch", default)]
+    pub arch: String,
+}
+
+pub fn parse_docker_version(stdout: &str) -> Result<DockerVersion> {
+    serde_json::from_str(stdout.trim()).context("unexpected `docker version` output")
+}
+
+#[derive(Debug, Deserialize)]
+struct KubectlVersionJson {
+    #[serde(rename = "clientVersion")]
+    client: Option<KubeVersionInfo>,
+    #[serde(rename = "serverVersion")]
+    server: Option<KubeVersionInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct KubeVersionInfo {
+    #[serde(rename = "gitVersion")]
+    git_version: String,
+}
+
+/// `kubectl version -o json` → (client, server if it answered).
+pub fn parse_kubectl_version(stdout: &str) -> Result<(Version, Option<Version>)> {
+    let v: KubectlVersionJson =
+        serde_json::from_str(stdout.trim()).context("unexpected `kubectl version` output")?;
+    let client = v
+        .client
+        .and_then(|c| Version::parse(&c.git_version))
+        .ok_or_else(|| anyhow!("`kubectl version` printed no client version"))?;
+    Ok((
+        client,
+        v.server.and_then(|s| Version::parse(&s.git_version)),
+    ))
+}
+
+/// `minikube version -o json` → `{"commit": "...", "minikubeVersion": "v1.34.0"}`.
+pub fn parse_minikube_version(stdout: &str) -> Result<Version> {
+    #[derive(Deserialize)]
+    struct V {
+        #[serde(rename = "minikubeVersion")]
+        version: String,
+    }
+    let v: V =
+        serde_json::from_str(stdout.trim()).context("unexpected `minikube version` output")?;
+    Version::parse(&v.version).ok_or_else(|| anyhow!("unreadable minikube version {:?}", v.version))
+}
+
+/// One profile of `minikube profile list -o json`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Profile {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Status", default)]
+    pub status: String,
+    #[serde(rename = "Config")]
+    pub config: Option<ProfileConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ProfileConfig {
+    #[serde(rename = "Memory", default)]
+    pub memory_mb: u64,
+    #[serde(rename = "CPUs", default)]
+    pub cpus: u32,
+    #[serde(rename = "Driver", default)]
+    pub driver: String,
+    #[serde(rename = "KubernetesConfig")]
+    pub kubernetes: Option<KubernetesConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct KubernetesConfig {
+    #[serde(rename = "KubernetesVersion", default)]
+    pub version: String,
+    #[serde(rename = "ContainerRuntime", default)]
+    pub runtime: String,
+}
+
+pub fn parse_profiles(stdout: &str) -> Result<Vec<Profile>> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(default)]
+        valid: Vec<Profile>,
+    }
+    let l: List =
+        serde_json::from_str(stdout.trim()).context("unexpected `minikube profile list` output")?;
+    Ok(l.valid)
+}
+
+/// `minikube status -o json` (exit code is non-zero when anything is stopped).
+#[derive(Clone, Debug, Deserialize)]
+pub struct MinikubeStatus {
+    #[serde(rename = "Host", default)]
+    pub host: String,
+    #[serde(rename = "APIServer", default)]
+    pub apiserver: String,
+}
+
+impl MinikubeStatus {
+    pub fn running(&self) -> bool {
+        self.host == "Running" && self.apiserver == "Running"
+    }
+}
+
+pub fn parse_minikube_status(stdout: &str) -> Option<MinikubeStatus> {
+    // Multi-node clusters print one object per line; the first is the control plane.
+    let first = stdout.lines().find(|l| l.trim_start().starts_with('{'))?;
+    serde_json::from_str(first).ok()
+}
+
+/// `minikube docker-env --shell none` → the variables to pass to every docker call.
+pub fn parse_docker_env(stdout: &str) -> Result<Vec<(String, String)>> {
+    let vars: Vec<(String, String)> = stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+        .collect();
+    if !vars.iter().any(|(k, _)| k == "DOCKER_HOST") {
+        anyhow::bail!("`minikube docker-env` printed no DOCKER_HOST:\n{stdout}");
+    }
+    Ok(vars)
+}
+
+/// `minikube addons list -o json` → addon name → enabled.
+pub fn parse_addons(stdout: &str) -> Result<BTreeMap<String, bool>> {
+    #[derive(Deserialize)]
+    struct Addon {
+        #[serde(rename = "Status", default)]
+        status: String,
+    }
+    let m: BTreeMap<String, Addon> =
+        serde_json::from_str(stdout.trim()).context("unexpected `minikube addons list` output")?;
+    Ok(m.into_iter()
+        .map(|(k, a)| (k, a.status == "enabled"))
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Typed wrappers: each method returns the command; the caller runs it through `Ctx`.
+
+const QUICK: Duration = Duration::from_secs(20);
+
+/// `docker`, optionally aimed at minikube's daemon through its docker-env variables.
+pub struct Docker<'a> {
+    pub tool: &'a Tool,
+    pub env: &'a [(String, String)],
+}
+
+impl Docker<'_> {
+    fn base(&self) -> Cmd {
+        let mut c = self.tool.cmd();
+        for (k, v) in self.env {
+            c = c.env(k, v);
+        }
+        c
+    }
+
+    pub fn version(&self) -> Cmd {
+        self.base()
+            .args(["version", "--format", "{{json .}}"])
+            .timeout(QUICK)
+    }
+
+    /// Exit 0 with `<id> <size>` when the image exists in the daemon.
+    pub fn image_inspect(&self, image: &str) -> Cmd {
+        self.base()
+            .args(["image", "inspect", "--format", "{{.Id}} {{.Size}}", image])
+            .timeout(QUICK)
+    }
+
+    pub fn build(&self, spec: &BuildSpec) -> Cmd {
+        let mut c = self.base().arg("build");
+        if let Some(n) = &spec.network {
+            c = c.args(["--network", n]);
+        }
+        for (k, v) in &spec.build_args {
+            c = c.args(["--build-arg", &format!("{k}={v}")]);
+        }
+        for (k, v) in &spec.labels {
+            c = c.args(["--label", &format!("{k}={v}")]);
+        }
+        for t in &spec.tags {
+            c = c.args(["-t", t]);
+        }
+        c.args(["-f", &spec.dockerfile.to_string_lossy()])
+            .arg(spec.context.to_string_lossy())
+            .timeout(Duration::from_secs(30 * 60))
+            .mutating()
+    }
+
+    pub fn tag(&self, src: &str, dst: &str) -> Cmd {
+        self.base()
+            .args(["tag", src, dst])
+            .timeout(QUICK)
+            .mutating()
+    }
+}
+
+pub struct BuildSpec {
+    pub context: PathBuf,
+    pub dockerfile: PathBuf,
+    pub tags: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub network: Option<String>,
+}
+
+pub struct Minikube<'a> {
+    pub tool: &'a Tool,
+    pub profile: &'a str,
+}
+
+impl Minikube<'_> {
+    fn base(&self) -> Cmd {
+        self.tool.cmd().args(["-p", self.profile])
+    }
+
+    pub fn version(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["version", "-o", "json"])
+            .timeout(QUICK)
+    }
+
+    pub fn profile_list(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["profile", "list", "-o", "json"])
+            .timeout(Duration::from_secs(60))
+    }
+
+    pub fn status(&self) -> Cmd {
+        self.base()
+            .args(["status", "-o", "json"])
+            .timeout(Duration::from_secs(60))
+    }
+
+    pub fn docker_env(&self) -> Cmd {
+        self.base()
+            .args(["docker-env", "--shell", "none"])
+            .timeout(Duration::from_secs(60))
+    }
+
+    pub fn addons_list(&self) -> Cmd {
+        self.base()
+            .args(["addons", "list", "-o", "json"])
+            .timeout(Duration::from_secs(60))
+    }
+
+    pub fn ip(&self) -> Cmd {
+        self.base().arg("ip").timeout(QUICK)
+    }
+
+    pub fn image_ls(&self) -> Cmd {
+        self.base()
+            .args(["image", "ls"])
+            .timeout(Duration::from_secs(60))
+    }
+
+    pub fn image_load(&self, image: &str) -> Cmd {
+        self.base()
+            .args(["image", "load", image])
+            .timeout(Duration::from_secs(10 * 60))
+            .mutating()
+    }
+}
+
+pub struct Kubectl<'a> {
+    pub tool: &'a Tool,
+}
+
+impl Kubectl<'_> {
+    pub fn version_client(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["version", "--client", "-o", "json"])
+            .timeout(QUICK)
+    }
+
+    /// Client and server; the server part is missing (exit 1) when no API server answers.
+    pub fn version(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["version", "-o", "json", "--request-timeout=10s"])
+            .timeout(QUICK)
+    }
+}
+
+pub struct Helm<'a> {
+    pub tool: &'a Tool,
+}
+
+impl Helm<'_> {
+    pub fn version(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["version", "--template", "{{.Version}}"])
+            .timeout(QUICK)
+    }
+
+    pub fn lint_strict(&self, chart: &Path, values: &[PathBuf], set: &[String]) -> Cmd {
+        let mut c = self
+            .tool
+            .cmd()
+            .args(["lint", "--strict", &chart.to_string_lossy()]);
+        for v in values {
+            c = c.args(["-f", &v.to_string_lossy()]);
+        }
+        for s in set {
+            c = c.args(["--set", s]);
+        }
+        c.timeout(Duration::from_secs(120))
+    }
+
+    pub fn template(&self, release: &str, chart: &Path, namespace: &str, extra: &[String]) -> Cmd {
+        self.tool
+            .cmd()
+            .args([
+                "template",
+                release,
+                &chart.to_string_lossy(),
+                "--namespace",
+                namespace,
+            ])
+            .args(extra.iter().cloned())
+            .timeout(Duration::from_secs(120))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tools")
+            .join(name);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    #[test]
+    fn helm_versions_from_real_output() {
+        assert_eq!(
+            Version::parse(&fixture("helm4-version.txt")),
+            Some(Version::new(4, 1, 4))
+        );
+        assert_eq!(
+            Version::parse(&fixture("helm3-version.txt")),
+            Some(Version::new(3, 17, 3))
+        );
+        // The full BuildInfo line reads the same, although GoVersion comes later in it.
+        assert_eq!(
+            Version::parse(&fixture("helm3-version-full.txt")),
+            Some(Version::new(3, 17, 3))
+        );
+    }
+
+    #[test]
+    fn kubectl_version_from_real_output() {
+        let (client, server) =
+            parse_kubectl_version(&fixture("kubectl-version-client.json")).unwrap();
+        assert_eq!(client, Version::new(1, 33, 9));
+        assert_eq!(server, None);
+        let with_server = r#"{"clientVersion":{"gitVersion":"v1.33.9"},"serverVersion":{"gitVersion":"v1.31.0"}}"#;
+        assert_eq!(
+            parse_kubectl_version(with_server).unwrap().1,
+            Some(Version::new(1, 31, 0))
+        );
+    }
+
+    #[test]
+    fn docker_version_from_real_output() {
+        let up = parse_docker_version(&fixture("docker-version.json")).unwrap();
+        assert_eq!(
+            Version::parse(&up.client.version),
+            Some(Version::new(28, 2, 2))
+        );
+        let server = up.server.unwrap();
+        assert_eq!(
+            Version::parse(&server.version),
+            Some(Version::new(20, 10, 24))
+        );
+        assert_eq!(server.arch, "amd64");
+        let down = parse_docker_version(&fixture("docker-version-daemon-down.json")).unwrap();
+        assert!(down.server.is_none());
+    }
+
+    #[test]
+    fn minikube_outputs_from_documented_shapes() {
+        assert_eq!(
+            parse_minikube_version(&fixture("minikube-version.json")).unwrap(),
+            Version::new(1, 34, 0)
+        );
+        let profiles = parse_profiles(&fixture("minikube-profile-list.json")).unwrap();
+        let cfg = profiles[0].config.as_ref().unwrap();
+        assert_eq!(
+            (profiles[0].name.as_str(), profiles[0].status.as_str()),
+            ("minikube", "Running")
+        );
+        assert_eq!(
+            (cfg.memory_mb, cfg.cpus, cfg.driver.as_str()),
+            (4096, 2, "docker")
+        );
+        assert_eq!(cfg.kubernetes.as_ref().unwrap().runtime, "docker");
+        assert!(
+            parse_minikube_status(&fixture("minikube-status-running.json"))
+                .unwrap()
+                .running()
+        );
+        assert!(
+            !parse_minikube_status(&fixture("minikube-status-stopped.json"))
+                .unwrap()
+                .running()
+        );
+        assert!(parse_addons(&fixture("minikube-addons-list.json")).unwrap()["ingress"]);
+    }
+
+    #[test]
+    fn docker_env_parsing() {
+        let vars = parse_docker_env(&fixture("minikube-docker-env.txt")).unwrap();
+        assert_eq!(
+            vars[1],
+            ("DOCKER_HOST".into(), "tcp://192.168.49.2:2376".into())
+        );
+        assert_eq!(vars.len(), 4);
+        // The bash form with `export` and quotes is not what we ask for; a missing host is an error.
+        assert!(parse_docker_env("# nothing\n").is_err());
+    }
+
+    #[test]
+    fn version_parse_edge_cases() {
+        assert_eq!(Version::parse("v1.32"), Some(Version::new(1, 32, 0)));
+        assert_eq!(Version::parse("none"), None);
+        assert!(Version::new(3, 14, 0) < Version::new(3, 17, 3));
+        assert!(Version::new(4, 0, 0) > Version::new(3, 99, 0));
+    }
+}

@@ -1,0 +1,8 @@
+//! The xtask's one integration-test binary: the real `xtask` executable against fake
+//! docker/minikube/kubectl/helm that log their calls and replay scripted scenarios, and,
+//! where a Docker daemon answers, against real Docker.
+
+mod build;
+mod doctor;
+mod harness;
+mod real_docker;
