@@ -7,13 +7,14 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine, text
 
 from todo_backend.db import is_postgres, make_engine, safe_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ class DatabaseUnavailable(RuntimeError):
 
 
 def alembic_config(url: str) -> Config:
+    # alembic is imported on first use: it costs ~150 ms, and `serve` must answer /health fast.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -35,6 +39,8 @@ def alembic_config(url: str) -> Config:
 
 @lru_cache(maxsize=1)
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
@@ -60,6 +66,8 @@ def wait_for_database(engine: Engine, timeout: float) -> None:
 
 def upgrade_to_head(url: str, *, wait_seconds: float = 60.0) -> None:
     """Bring the schema to head. Idempotent; safe when several replicas run it at once."""
+    from alembic import command
+
     engine = make_engine(url, pool_size=1)
     try:
         wait_for_database(engine, wait_seconds)
@@ -77,6 +85,8 @@ def upgrade_to_head(url: str, *, wait_seconds: float = 60.0) -> None:
 
 def schema_problem(engine: Engine) -> str | None:
     """None when the database answers and the schema is at head; otherwise the reason."""
+    from alembic.runtime.migration import MigrationContext
+
     try:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
