@@ -2,7 +2,9 @@
 // BETTER_AUTH_SECRET, a malformed URL or an unreachable auth database stops the server here,
 // with the reason, instead of failing the first sign-in.
 export async function register(): Promise<void> {
-  if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { startAuth } = await import("./lib/startup");
-  await startAuth();
+  // Written as a positive test so the edge build drops the Node-only import entirely.
+  if (process.env.NEXT_RUNTIME === "nodejs") {
+    const { startAuth } = await import("./lib/startup");
+    await startAuth();
+  }
 }

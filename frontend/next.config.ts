@@ -1,5 +1,16 @@
 import type { NextConfig } from "next";
 
+const TRACE_EXCLUDES = [
+  "**/node_modules/@electric-sql/pglite/dist/*.tar.gz",
+  "**/node_modules/**/*.map",
+  "**/node_modules/typescript/**",
+  "**/node_modules/sharp/**",
+  "**/node_modules/@img/**",
+  "**/node_modules/next/dist/compiled/amphtml-validator/**",
+  "**/node_modules/next/dist/compiled/@next/font/**",
+  "**/node_modules/next/dist/server/capsize-font-metrics.json",
+];
+
 const nextConfig: NextConfig = {
   // One self-contained server directory for the container image (see CONTRACTS.md "Images").
   output: "standalone",
@@ -13,10 +24,16 @@ const nextConfig: NextConfig = {
       "./node_modules/@electric-sql/pglite/dist/*.data",
     ],
   },
-  // Only PGlite's core is needed; its optional extensions archive is large and unused.
+  // Kept out of the image (SC-003o): PGlite's optional extension archives and source maps;
+  // `typescript`, which the server trace pulls in only because this file is TypeScript (the
+  // standalone server embeds the compiled config); sharp, since images are not optimised; and
+  // parts of Next that only AMP pages and build-time font optimisation use.
+  // The "*" key is the one Next applies to its own server trace, "/**" covers every route.
   outputFileTracingExcludes: {
-    "/**": ["./node_modules/@electric-sql/pglite/dist/*.tar.gz", "./node_modules/**/*.map"],
+    "*": TRACE_EXCLUDES,
+    "/**": TRACE_EXCLUDES,
   },
+  images: { unoptimized: true },
   // `npm run lint` and `npm run typecheck` run before `next build` in every pipeline (xtask,
   // CI); repeating them inside the build doubles its time on a 2-core machine.
   eslint: { ignoreDuringBuilds: true },

@@ -17,6 +17,7 @@ export interface AuthDatabaseHandle {
   database: NonNullable<BetterAuthOptions["database"]>;
   /** Runs `fn` while no other process can run it against the same database. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }
 
 export function openAuthDatabase(config: AuthDatabase): AuthDatabaseHandle {
@@ -44,6 +45,7 @@ function openPostgres(url: string): AuthDatabaseHandle {
         client.release();
       }
     },
+    close: () => pool.end(),
   };
 }
 
@@ -56,5 +58,6 @@ function openPglite(dataDir: string): AuthDatabaseHandle {
   return {
     database: { dialect: pglite.dialect, type: "postgres" },
     withMigrationLock: (fn) => fn(),
+    close: () => pglite.client.close(),
   };
 }
