@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{build, doctor, hash, images, test};
+use crate::{build, doctor, hash, images, lint, render, test};
 
 /// Build, deploy and test the Todo Chatbot on a local Kubernetes cluster.
 ///
@@ -61,6 +61,10 @@ pub enum Task {
     Images(images::Args),
     /// Run every test suite of the repository (what CI runs).
     Test(test::Args),
+    /// Render the chart into plain manifests under k8s/ (`--check`: fail on drift).
+    Render(render::Args),
+    /// Lint the chart and Dockerfiles: helm lint (Helm 3 and 4), schemas, policy, fit.
+    Lint(lint::Args),
 }
 
 #[cfg(test)]

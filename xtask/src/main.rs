@@ -11,7 +11,9 @@ mod dockerignore;
 mod doctor;
 mod hash;
 mod images;
+mod lint;
 mod process;
+mod render;
 mod report;
 mod services;
 mod test;
@@ -59,6 +61,8 @@ fn main() -> ExitCode {
         Task::Build(a) => a.run(&ctx),
         Task::Images(a) => a.run(&ctx),
         Task::Test(a) => a.run(&ctx),
+        Task::Render(a) => a.run(&ctx),
+        Task::Lint(a) => a.run(&ctx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

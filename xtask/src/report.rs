@@ -17,6 +17,8 @@ pub struct Gate {
     pub budget: f64,
     pub unit: String,
     pub pass: bool,
+    /// How value and budget compare to pass: `<` or `≤`.
+    pub op: String,
     /// Timing gates are reported but never fail `cargo xtask test` (noisy shared machines).
     pub enforced: bool,
 }
@@ -31,7 +33,17 @@ impl Gate {
             budget,
             unit: unit.into(),
             pass: value < budget,
+            op: "<".into(),
             enforced: true,
+        }
+    }
+
+    /// An "at most the budget" gate (0 warnings, ≤ 75 %).
+    pub fn at_most(id: &str, name: impl Into<String>, value: f64, budget: f64, unit: &str) -> Self {
+        Gate {
+            pass: value <= budget,
+            op: "≤".into(),
+            ..Gate::below(id, name, value, budget, unit)
         }
     }
 }
@@ -127,8 +139,8 @@ impl Report {
                     (false, false) => "over (reported only)",
                 };
                 s.push_str(&format!(
-                    "| {} | {} | {:.1} {} | < {} {} | {} |\n",
-                    g.id, g.name, g.value, g.unit, g.budget, g.unit, result
+                    "| {} | {} | {:.1} {} | {} {} {} | {} |\n",
+                    g.id, g.name, g.value, g.unit, g.op, g.budget, g.unit, result
                 ));
             }
         }
