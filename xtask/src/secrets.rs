@@ -1,0 +1,267 @@
+//! The release's secrets: a variable set in the environment wins; otherwise `.data/secrets.env`
+//! (mode 0600, git-ignored), generated once with random values and reused by every later
+//! `deploy` (and `dev`). Every value is registered with the runner's redaction, so it never
+//! shows in echoes, `--dry-run`, logs or error tails.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::process::register_secret;
+
+pub const FILE: &str = ".data/secrets.env";
+
+/// Environment variable, chart value under `secrets.`, and the random bytes to generate
+/// (0: never generated, optional or external).
+pub const KEYS: [(&str, &str, usize); 5] = [
+    ("BETTER_AUTH_SECRET", "betterAuthSecret", 32),
+    ("MCP_SERVICE_TOKEN", "mcpServiceToken", 24),
+    // URL-safe (hex) because it goes unencoded into DATABASE_URL.
+    ("POSTGRES_PASSWORD", "postgresPassword", 16),
+    ("DATABASE_URL", "databaseUrl", 0),
+    ("OPENAI_API_KEY", "openaiApiKey", 0),
+];
+
+#[derive(Debug, Default)]
+pub struct Secrets {
+    /// Env var name → value (non-empty only).
+    pub values: BTreeMap<&'static str, String>,
+    /// Where each came from: "environment" or the file.
+    pub origin: BTreeMap<&'static str, &'static str>,
+    /// The file was (or, under `--dry-run`, would be) created by this run.
+    pub generated: Option<PathBuf>,
+    /// How the random values were drawn, when it is worth saying.
+    pub note: Option<String>,
+}
+
+impl Secrets {
+    /// The chart values as one YAML document (JSON is YAML), for `helm ... -f -`.
+    pub fn values_yaml(&self) -> String {
+        let mut m = serde_json::Map::new();
+        for (env, key, _) in KEYS {
+            if let Some(v) = self.values.get(env) {
+                m.insert(key.to_string(), serde_json::Value::String(v.clone()));
+            }
+        }
+        serde_json::json!({ "secrets": m }).to_string()
+    }
+
+    /// The same, with every value replaced by `***`, for the plan.
+    pub fn redacted_keys(&self) -> Vec<String> {
+        KEYS.iter()
+            .filter(|(env, _, _)| self.values.contains_key(env))
+            .map(|(env, key, _)| format!("secrets.{key}=*** (from {})", self.origin[env]))
+            .collect()
+    }
+}
+
+/// Loads the secrets; creates the file when a generated value is needed and it is absent
+/// (`write == false` under `--dry-run`: the values are drawn but nothing is written).
+pub fn load(root: &Path, write: bool) -> Result<Secrets> {
+    let path = root.join(FILE);
+    let mut s = Secrets::default();
+    let mut file = read_file(&path)?;
+    let needs_file = KEYS
+        .iter()
+        .any(|(env, _, n)| *n > 0 && env_value(env).is_none() && !file.contains_key(*env));
+    if needs_file {
+        let (generated, note) = generate()?;
+        for (k, v) in generated {
+            file.entry(k.to_string()).or_insert(v);
+        }
+        if write {
+            write_file(&path, &file)?;
+        }
+        s.generated = Some(path.clone());
+        s.note = note;
+    }
+    for (env, _, _) in KEYS {
+        let (value, origin) = match env_value(env) {
+            Some(v) => (v, "environment"),
+            None => match file.get(env).filter(|v| !v.is_empty()) {
+                Some(v) => (v.clone(), FILE),
+                None => continue,
+            },
+        };
+        register_secret(&value);
+        s.values.insert(env, value);
+        s.origin.insert(env, origin);
+    }
+    Ok(s)
+}
+
+fn env_value(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.is_empty())
+}
+
+fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} is readable by other users (mode {mode:o}); fix it with `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            (
+                k.trim().trim_start_matches("export ").to_string(),
+                v.trim().trim_matches('"').to_string(),
+            )
+        })
+        .collect())
+}
+
+fn write_file(path: &Path, values: &BTreeMap<String, String>) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut text = String::from(
+        "# Generated once by `cargo xtask deploy`; reused by deploy and dev. Never commit it.\n\
+         # A variable set in the environment wins over the value here.\n",
+    );
+    for (k, v) in values {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+type Generated = (Vec<(&'static str, String)>, Option<String>);
+
+fn generate() -> Result<Generated> {
+    let mut out = Vec::new();
+    let mut note = None;
+    for (env, _, n) in KEYS {
+        if n == 0 {
+            continue;
+        }
+        let (bytes, how) = random_bytes(n)?;
+        note = how;
+        out.push((env, hex(&bytes)));
+    }
+    Ok((out, note))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The kernel's CSPRNG on Unix. Elsewhere there is no std API for it: the values are mixed
+/// from std's randomly keyed hasher (seeded by the OS) and the clock, which is good enough for
+/// a local development cluster, and the caller says so.
+fn random_bytes(n: usize) -> Result<(Vec<u8>, Option<String>)> {
+    #[cfg(unix)]
+    {
+        let mut buf = vec![0u8; n];
+        fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut buf))
+            .context("reading /dev/urandom")?;
+        Ok((buf, None))
+    }
+    #[cfg(not(unix))]
+    {
+        use std::hash::{BuildHasher, Hasher};
+        let mut buf = Vec::with_capacity(n);
+        while buf.len() < n {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos(),
+            );
+            buf.extend_from_slice(&h.finish().to_le_bytes());
+        }
+        buf.truncate(n);
+        Ok((
+            buf,
+            Some("no /dev/urandom on this OS: secrets drawn from std's OS-seeded hasher; set them in the environment for anything beyond local use".into()),
+        ))
+    }
+}
+
+/// A random lowercase hex string (throwaway smoke-test users and passwords).
+pub fn random_hex(bytes: usize) -> Result<String> {
+    Ok(hex(&random_bytes(bytes)?.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_once_with_private_permissions_and_env_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load(dir.path(), true).unwrap();
+        assert!(first.generated.is_some());
+        let path = dir.path().join(FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let second = load(dir.path(), true).unwrap();
+        assert!(second.generated.is_none(), "reused, not regenerated");
+        assert_eq!(
+            first.values["BETTER_AUTH_SECRET"],
+            second.values["BETTER_AUTH_SECRET"]
+        );
+        assert_eq!(second.values["BETTER_AUTH_SECRET"].len(), 64);
+        assert!(second.values["POSTGRES_PASSWORD"]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit()));
+        assert!(!second.values.contains_key("OPENAI_API_KEY"));
+        let yaml = second.values_yaml();
+        assert!(yaml.contains("\"betterAuthSecret\""), "{yaml}");
+        assert!(second
+            .redacted_keys()
+            .iter()
+            .all(|k| k.contains("***") && !k.contains(&second.values["MCP_SERVICE_TOKEN"])));
+    }
+
+    #[test]
+    fn dry_run_writes_nothing_and_a_public_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        load(dir.path(), false).unwrap();
+        assert!(!dir.path().join(FILE).exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let p = dir.path().join(FILE);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, "BETTER_AUTH_SECRET=x\n").unwrap();
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+            let err = load(dir.path(), true).unwrap_err().to_string();
+            assert!(err.contains("chmod 600"), "{err}");
+        }
+    }
+}
