@@ -23,6 +23,18 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 ADVISORY_LOCK_KEY = 0x746F646F
 
 
+# better-auth keeps its tables in the same database; they are the frontend's, never ours.
+FOREIGN_TABLES = frozenset({"user", "session", "account", "verification", "jwks"})
+
+
+def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
+def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 class DatabaseUnavailable(RuntimeError):
     pass
 

@@ -5,22 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from todo_backend.migrate import include_name, include_object
 from todo_backend.models import Base
-
-# better-auth keeps its tables in the same database; they are the frontend's, never ours.
-FOREIGN_TABLES = frozenset({"user", "session", "account", "verification", "jwks"})
-
-
-def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
-    if type_ == "table":
-        return name not in FOREIGN_TABLES
-    return True
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    if type_ == "table":
-        return name not in FOREIGN_TABLES
-    return True
 
 
 def run_migrations() -> None:
