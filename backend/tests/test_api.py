@@ -65,6 +65,8 @@ def test_list_is_newest_first_and_filters_by_status(api, user):
         return [t["title"] for t in response.json()]
 
     assert titles(None) == ["third", "second", "first"]
+    listed = api.get(tasks_url(user.id), headers=user.headers).json()
+    assert listed[0] == api.get(tasks_url(user.id, f"/{ids[2]}"), headers=user.headers).json()
     assert titles("all") == ["third", "second", "first"]
     assert titles("pending") == ["third", "first"]
     assert titles("completed") == ["second"]

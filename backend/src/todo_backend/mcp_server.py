@@ -91,8 +91,8 @@ def build_server(db: Database) -> MCPServer:
     ) -> CallToolResult:
         def run(session):  # type: ignore[no-untyped-def]
             return [
-                {"id": t.id, "title": t.title, "completed": t.completed}
-                for t in tasks.list_tasks(session, user_id, status)
+                {"id": t["id"], "title": t["title"], "completed": t["completed"]}
+                for t in tasks.list_task_rows(session, user_id, status)
             ]
 
         return _result(await in_thread(run))
