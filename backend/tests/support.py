@@ -148,7 +148,7 @@ class ScriptedOpenAI(_ThreadedServer):
 
 def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")}
-    env.update({"LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"})
+    env.update({"LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"})
     env.update(extra)
     return env
 

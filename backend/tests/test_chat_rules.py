@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
@@ -180,7 +182,8 @@ def test_two_backend_processes_answer_alternate_turns(database_url, jwks, mcp_se
         MCP_SERVER_URL=f"{mcp_server.url}/mcp",
         MCP_SERVICE_TOKEN=make_settings(database_url, jwks, "").mcp_service_token.get_secret_value(),
     )
-    backends = [start_process("todo-backend", ["serve"], env, log_dir) for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        backends = list(pool.map(lambda _: start_process("todo-backend", ["serve"], env, log_dir), range(2)))
     try:
         import httpx
 
@@ -192,7 +195,15 @@ def test_two_backend_processes_answer_alternate_turns(database_url, jwks, mcp_se
             assert response.status_code == 200, response.text
             return response.json()
 
-        turn1 = say(0, "Add a task to call the bank", None)
+        marker = f"trace-{user.id}"
+        response = httpx.post(
+            f"{backends[0].url}/api/{user.id}/chat",
+            json={"message": "Add a task to call the bank"},
+            headers={**user.headers, "X-Request-ID": marker},
+            timeout=30,
+        )
+        assert response.status_code == 200 and response.headers["x-request-id"] == marker
+        turn1 = response.json()
         cid = turn1["conversation_id"]
         task_id = turn1["tool_calls"][0]["result"]["task_id"]
         turn2 = say(1, "What's pending?", cid)
@@ -208,6 +219,11 @@ def test_two_backend_processes_answer_alternate_turns(database_url, jwks, mcp_se
         for backend in backends:
             log = backend.log_text()
             assert user.token not in log and "Bearer" not in log
+            entries = [json.loads(line) for line in log.splitlines() if line.strip()]
+            assert all({"ts", "level", "msg"} <= set(entry) for entry in entries)
+        # The request id travels from the backend to the MCP server's log lines.
+        mcp_lines = [json.loads(line) for line in mcp_server.log_text().splitlines() if line.strip()]
+        assert any(entry.get("request_id") == marker for entry in mcp_lines)
     finally:
         for backend in backends:
             backend.stop()

@@ -13,6 +13,8 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from todo_backend.logs import request_id_var
+
 log = logging.getLogger(__name__)
 
 
@@ -96,9 +98,13 @@ class McpConnector:
         from mcp import Client
         from mcp.client.streamable_http import streamable_http_client
 
+        headers = {"Authorization": f"Bearer {self.token}"}
+        request_id = request_id_var.get()
+        if request_id:
+            headers["X-Request-ID"] = request_id  # one id across the backend's and the MCP server's logs
         http = await stack.enter_async_context(
             httpx2.AsyncClient(
-                headers={"Authorization": f"Bearer {self.token}"},
+                headers=headers,
                 timeout=httpx2.Timeout(self.timeout, connect=5.0),
             )
         )
