@@ -195,16 +195,17 @@ fn collect(dir: &Path, rel_dir: &str, ignore: &DockerIgnore, out: &mut Vec<Entry
             if !ignore.can_skip_dir(&rel_str) {
                 collect(&abs, &rel_str, ignore, out)?;
             }
-        } else if file_type.is_file() || file_type.is_symlink() {
-            if !ignore.is_excluded(&rel_str) {
-                out.push(Entry {
-                    rel,
-                    abs,
-                    is_symlink: file_type.is_symlink(),
-                });
-            }
+            continue;
         }
         // Sockets, FIFOs and devices have no content worth tagging.
+        let wanted = file_type.is_file() || file_type.is_symlink();
+        if wanted && !ignore.is_excluded(&rel_str) {
+            out.push(Entry {
+                rel,
+                abs,
+                is_symlink: file_type.is_symlink(),
+            });
+        }
     }
     Ok(())
 }
@@ -264,7 +265,8 @@ fn put_bytes(hasher: &mut Sha256, bytes: &[u8]) {
     hasher.update(bytes);
 }
 
-#[cfg(test)]
+// The fixtures rely on Unix symlinks and permission bits.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::time::{Duration, SystemTime};
@@ -393,8 +395,12 @@ mod tests {
         fixture.write("ctx/node_modules/dep/index.js", "module.exports = 2;\n");
         fixture.write("ctx/node_modules/new/file.js", "new\n");
         fixture.write("ctx/README.md", "other docs\n");
-        fixture.write("ctx/src/NOTES.md", "notes\n");
+        fixture.write("ctx/CHANGELOG.md", "notes\n");
         assert_eq!(before, fixture.hash());
+        // Like Docker, `*.md` is anchored at the context root: nested
+        // Markdown files are part of the context.
+        fixture.write("ctx/src/NOTES.md", "notes\n");
+        assert_ne!(before.tag, fixture.hash().tag);
     }
 
     #[test]

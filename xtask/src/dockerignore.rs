@@ -12,12 +12,13 @@
 //! a glob matcher, this module generates the *same* regular expression text
 //! (checked against moby's own `compileTests` table) and evaluates it with a
 //! small RE2-compatible Pike VM that understands the subset of Go regexp syntax
-//! such patterns can produce. The few escapes Go would interpret as assertions,
-//! Unicode classes or numeric codes (`\b`, `\pL`, `\x41`, ...) are rejected
-//! with an error instead of being approximated; Docker itself fails the build
-//! on most of them.
+//! such patterns can produce. Only the escapes for Unicode classes and
+//! quoting (`\pL`, `\PL`, `\Q...\E`) are rejected with an error instead of
+//! being emulated; they have no sensible use in a path pattern.
 //!
 //! Paths are Linux style: `/` separated and relative to the build context.
+
+use std::borrow::Cow;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 
@@ -66,7 +67,7 @@ impl DockerIgnore {
         if self.patterns.is_empty() {
             return false;
         }
-        let file = go_clean(rel_path);
+        let file = clean(rel_path);
         // moby: "Don't let them exclude everything, kind of silly."
         if file == "." {
             return false;
@@ -90,7 +91,7 @@ impl DockerIgnore {
         if !self.exclusions {
             return true;
         }
-        let dir_slash = format!("{}/", go_clean(rel_dir));
+        let dir_slash = format!("{}/", clean(rel_dir));
         !self
             .patterns
             .iter()
@@ -102,6 +103,13 @@ impl DockerIgnore {
     /// moby tests call it with raw strings such as `"dir/file/"`).
     fn matches_or_parent_matches(&self, file: &str) -> bool {
         let parent = go_dir(file);
+        // The parent directories are the same for every pattern; this runs
+        // for every file of the context, so compute them once.
+        let parents: Vec<&str> = if parent == "." {
+            Vec::new()
+        } else {
+            parent_prefixes(&parent).collect()
+        };
         let mut matched = false;
         for pattern in &self.patterns {
             // An inclusion can't change an already matched file, and an
@@ -109,9 +117,7 @@ impl DockerIgnore {
             if pattern.exclusion != matched {
                 continue;
             }
-            let hit = pattern.matches(file)
-                || (parent != "." && parent_prefixes(&parent).any(|dir| pattern.matches(dir)));
-            if hit {
+            if pattern.matches(file) || parents.iter().any(|dir| pattern.matches(dir)) {
                 matched = !pattern.exclusion;
             }
         }
@@ -368,31 +374,81 @@ fn go_clean(path: &str) -> String {
     }
 }
 
+/// [`go_clean`] without allocating for paths that are already clean, which
+/// is every path a directory walk produces (this runs once per file).
+fn clean(path: &str) -> Cow<'_, str> {
+    let is_clean = !path.is_empty()
+        && !path.ends_with('/')
+        && path.split('/').enumerate().all(|(i, segment)| {
+            (i == 0 || !segment.is_empty()) && segment != "." && segment != ".."
+        });
+    if is_clean {
+        Cow::Borrowed(path)
+    } else {
+        Cow::Owned(go_clean(path))
+    }
+}
+
 /// Port of Go's `filepath.Dir` on Unix.
-fn go_dir(path: &str) -> String {
+fn go_dir(path: &str) -> Cow<'_, str> {
     match path.rfind('/') {
-        Some(i) => go_clean(&path[..=i]),
-        None => ".".to_owned(),
+        Some(i) => clean(&path[..=i]),
+        None => Cow::Borrowed("."),
     }
 }
 
-/// Reports whether Go's `filepath.Match(pattern, ".")` returns
-/// `ErrBadPattern`, which moby uses as its syntax check. Go validates every
-/// chunk of the pattern, so this walks the chunks with the same grammar.
+/// moby's syntax check: whether Go's `filepath.Match(pattern, ".")` fails.
+///
+/// Go only reports errors in the part of the pattern it actually evaluates
+/// against `"."`, so e.g. `x*[a-]` passes here (and later compiles to a valid
+/// regexp) while `[a-]` does not. Anything this lets through that Go's regexp
+/// would reject is caught when compiling the regexp.
 fn validate_glob(pattern: &str) -> Result<(), ()> {
-    let mut rest = pattern.as_bytes();
-    while !rest.is_empty() {
-        let (chunk, tail) = scan_chunk(rest);
-        rest = tail;
-        validate_chunk(chunk)?;
-    }
-    Ok(())
+    filepath_match(pattern.as_bytes(), b".").map(drop)
 }
 
-/// Port of Go's `filepath.scanChunk`, minus the star flag.
-fn scan_chunk(mut pattern: &[u8]) -> (&[u8], &[u8]) {
+/// Port of Go's `filepath.Match` (Unix), errors included.
+fn filepath_match(mut pattern: &[u8], mut name: &[u8]) -> Result<bool, ()> {
+    'pattern: while !pattern.is_empty() {
+        let (star, chunk, rest) = scan_chunk(pattern);
+        pattern = rest;
+        if star && chunk.is_empty() {
+            // Trailing `*` matches the rest of the name unless it has a `/`.
+            return Ok(!name.contains(&b'/'));
+        }
+        let (tail, ok) = match_chunk(chunk, name)?;
+        if ok && (tail.is_empty() || !pattern.is_empty()) {
+            name = tail;
+            continue;
+        }
+        if star {
+            // Retry after skipping 1, 2, ... bytes, never skipping a `/`.
+            let mut i = 0;
+            while i < name.len() && name[i] != b'/' {
+                let (tail, ok) = match_chunk(chunk, &name[i + 1..])?;
+                if ok {
+                    if pattern.is_empty() && !tail.is_empty() {
+                        i += 1;
+                        continue;
+                    }
+                    name = tail;
+                    continue 'pattern;
+                }
+                i += 1;
+            }
+        }
+        return Ok(false);
+    }
+    Ok(name.is_empty())
+}
+
+/// Port of Go's `filepath.scanChunk`: leading stars, then the text up to the
+/// next unescaped `*` outside a character class.
+fn scan_chunk(mut pattern: &[u8]) -> (bool, &[u8], &[u8]) {
+    let mut star = false;
     while let [b'*', tail @ ..] = pattern {
         pattern = tail;
+        star = true;
     }
     let mut in_range = false;
     let mut i = 0;
@@ -406,46 +462,92 @@ fn scan_chunk(mut pattern: &[u8]) -> (&[u8], &[u8]) {
         }
         i += 1;
     }
-    pattern.split_at(i)
+    let (chunk, rest) = pattern.split_at(i);
+    (star, chunk, rest)
 }
 
-/// The syntax checks of Go's `filepath.matchChunk`.
-fn validate_chunk(mut chunk: &[u8]) -> Result<(), ()> {
-    while let Some(&b) = chunk.first() {
-        match b {
+/// Port of Go's `filepath.matchChunk`: matches `chunk` at the start of `s`
+/// and returns the rest of `s`. After a mismatch it keeps scanning the chunk
+/// only to report syntax errors, exactly like Go.
+fn match_chunk<'a>(mut chunk: &[u8], mut s: &'a [u8]) -> Result<(&'a [u8], bool), ()> {
+    let mut failed = false;
+    while let Some(&c) = chunk.first() {
+        if !failed && s.is_empty() {
+            failed = true;
+        }
+        match c {
             b'[' => {
+                let mut rune = 0;
+                if !failed {
+                    let (r, width) = decode_rune(s);
+                    rune = r;
+                    s = &s[width..];
+                }
                 chunk = &chunk[1..];
-                if chunk.first() == Some(&b'^') {
+                let negated = chunk.first() == Some(&b'^');
+                if negated {
                     chunk = &chunk[1..];
                 }
+                let mut matched = false;
                 let mut ranges = 0;
                 loop {
                     if ranges > 0 && chunk.first() == Some(&b']') {
                         chunk = &chunk[1..];
                         break;
                     }
-                    chunk = get_esc(chunk)?;
+                    let (lo, rest) = get_esc(chunk)?;
+                    chunk = rest;
+                    let mut hi = lo;
                     // get_esc guarantees a non-empty remainder.
                     if chunk[0] == b'-' {
-                        chunk = get_esc(&chunk[1..])?;
+                        let (h, rest) = get_esc(&chunk[1..])?;
+                        hi = h;
+                        chunk = rest;
+                    }
+                    if lo <= rune && rune <= hi {
+                        matched = true;
                     }
                     ranges += 1;
                 }
-            }
-            b'\\' => {
-                if chunk.len() < 2 {
-                    return Err(());
+                if matched == negated {
+                    failed = true;
                 }
-                chunk = &chunk[2..];
             }
-            _ => chunk = &chunk[1..],
+            b'?' => {
+                if !failed {
+                    if s[0] == b'/' {
+                        failed = true;
+                    }
+                    s = &s[decode_rune(s).1..];
+                }
+                chunk = &chunk[1..];
+            }
+            _ => {
+                if c == b'\\' {
+                    chunk = &chunk[1..];
+                    if chunk.is_empty() {
+                        return Err(());
+                    }
+                }
+                if !failed {
+                    if chunk[0] != s[0] {
+                        failed = true;
+                    }
+                    s = &s[1..];
+                }
+                chunk = &chunk[1..];
+            }
         }
     }
-    Ok(())
+    if failed {
+        Ok((&[], false))
+    } else {
+        Ok((s, true))
+    }
 }
 
-/// Port of Go's `filepath.getEsc`: one (possibly escaped) character of a range.
-fn get_esc(mut chunk: &[u8]) -> Result<&[u8], ()> {
+/// Port of Go's `filepath.getEsc`: one (possibly escaped) range endpoint.
+fn get_esc(mut chunk: &[u8]) -> Result<(u32, &[u8]), ()> {
     match chunk.first() {
         None | Some(b'-') | Some(b']') => return Err(()),
         Some(b'\\') => {
@@ -456,24 +558,43 @@ fn get_esc(mut chunk: &[u8]) -> Result<&[u8], ()> {
         }
         Some(_) => {}
     }
-    let width = match chunk[0] {
+    let (rune, width) = decode_rune(chunk);
+    if rune == RUNE_ERROR && width == 1 {
+        return Err(());
+    }
+    let rest = &chunk[width..];
+    if rest.is_empty() {
+        return Err(());
+    }
+    Ok((rune, rest))
+}
+
+const RUNE_ERROR: u32 = 0xFFFD;
+
+/// Go's `utf8.DecodeRune` on a non-empty slice: invalid input decodes as
+/// `RuneError` of width 1 (byte-wise matching can split a character).
+fn decode_rune(bytes: &[u8]) -> (u32, usize) {
+    let width = match bytes[0] {
         b if b < 0x80 => 1,
         b if b < 0xE0 => 2,
         b if b < 0xF0 => 3,
         _ => 4,
     };
-    let rest = chunk.get(width..).ok_or(())?;
-    if rest.is_empty() {
-        return Err(());
+    match bytes.get(..width).map(std::str::from_utf8) {
+        Some(Ok(text)) => text
+            .chars()
+            .next()
+            .map_or((RUNE_ERROR, 1), |c| (u32::from(c), width)),
+        _ => (RUNE_ERROR, 1),
     }
-    Ok(rest)
 }
 
 // ---------------------------------------------------------------------------
 // A minimal Go-regexp (RE2 syntax, Perl flags) engine.
 //
 // Pattern compilation only emits: literals, `.`, `^`, `$`, `[^/]`, classes
-// copied from the pattern, escapes, `*`, `?` and the group `(.*/)?`. Go's
+// copied from the pattern, escapes, `*`, `?` and the group `(.*/)?`. The
+// escapes `\pX`, `\PX` and `\Q...\E` are not supported (an error). Go's
 // defaults apply: `.` does not match `\n`, negated classes do, `$` is the
 // end of the text, matching is case sensitive and works on Unicode scalars.
 // ---------------------------------------------------------------------------
@@ -484,6 +605,11 @@ fn get_esc(mut chunk: &[u8]) -> Result<&[u8], ()> {
 struct Regex {
     program: Vec<Inst>,
     classes: Vec<Class>,
+    /// Literal text every match starts with (the characters right after the
+    /// leading `^`), checked before running the VM: most paths fail here.
+    prefix: String,
+    /// Literal text every match ends with (the characters before a final `$`).
+    suffix: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -493,8 +619,7 @@ enum Inst {
     Class(usize),
     Split(usize, usize),
     Jmp(usize),
-    AssertStart,
-    AssertEnd,
+    Assert(Assertion),
     Match,
 }
 
@@ -504,11 +629,33 @@ enum Node {
     AnyNotNl,
     Class(Class),
     Group(Vec<Node>),
-    Start,
-    End,
+    Assert(Assertion),
     Star(Box<Node>),
     Plus(Box<Node>),
     Quest(Box<Node>),
+}
+
+/// Zero-width assertions (`^`/`\A`, `$`/`\z`, `\b`, `\B`).
+#[derive(Debug, Clone, Copy)]
+enum Assertion {
+    BeginText,
+    EndText,
+    WordBoundary,
+    NotWordBoundary,
+}
+
+impl Assertion {
+    /// Whether the assertion holds between `prev` and `next` (`None` at the
+    /// ends of the text). Go's `\b` uses ASCII word characters.
+    fn holds(self, prev: Option<char>, next: Option<char>) -> bool {
+        let is_word = |c: Option<char>| c.is_some_and(|c| in_ranges(WORD, c));
+        match self {
+            Self::BeginText => prev.is_none(),
+            Self::EndText => next.is_none(),
+            Self::WordBoundary => is_word(prev) != is_word(next),
+            Self::NotWordBoundary => is_word(prev) == is_word(next),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -566,6 +713,8 @@ fn posix_class(name: &str) -> Option<&'static [(char, char)]> {
 enum Escape {
     Char(char),
     Set(&'static [(char, char)], bool),
+    /// Only outside character classes.
+    Assert(Assertion),
 }
 
 struct Parser {
@@ -630,8 +779,8 @@ impl Parser {
                 }
                 '|' => return Err("unsupported alternation".into()),
                 '.' => Node::AnyNotNl,
-                '^' => Node::Start,
-                '$' => Node::End,
+                '^' => Node::Assert(Assertion::BeginText),
+                '$' => Node::Assert(Assertion::EndText),
                 '[' => Node::Class(self.class()?),
                 '\\' => match self.escape(false)? {
                     Escape::Char(c) => Node::Char(c),
@@ -639,6 +788,7 @@ impl Parser {
                         negated: false,
                         items: vec![ClassItem::Set(ranges, negated)],
                     }),
+                    Escape::Assert(assertion) => Node::Assert(assertion),
                 },
                 _ => Node::Char(c),
             };
@@ -669,6 +819,36 @@ impl Parser {
             'S' => Escape::Set(SPACE_PERL, true),
             'w' => Escape::Set(WORD, false),
             'W' => Escape::Set(WORD, true),
+            'A' if !in_class => Escape::Assert(Assertion::BeginText),
+            'z' if !in_class => Escape::Assert(Assertion::EndText),
+            'b' if !in_class => Escape::Assert(Assertion::WordBoundary),
+            'B' if !in_class => Escape::Assert(Assertion::NotWordBoundary),
+            // Octal: `\0`, `\012`, `\12` (a lone `\1`-`\7` would be a
+            // backreference, which Go rejects).
+            '0'..='7' if c == '0' || self.peek().is_some_and(|d| ('0'..='7').contains(&d)) => {
+                let mut value = c as u32 - '0' as u32;
+                for _ in 0..2 {
+                    match self.peek() {
+                        Some(d @ '0'..='7') => {
+                            value = value * 8 + (d as u32 - '0' as u32);
+                            self.pos += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                Escape::Char(char::from_u32(value).ok_or("invalid escape")?)
+            }
+            // `\xHH` (the `\x{...}` form can't occur: compile escapes `{`).
+            'x' => {
+                let hex = |c: Option<char>| c.and_then(|c| c.to_digit(16));
+                match (hex(self.peek()), hex(self.peek_at(1))) {
+                    (Some(hi), Some(lo)) => {
+                        self.pos += 2;
+                        Escape::Char(char::from_u32(hi * 16 + lo).ok_or("invalid escape")?)
+                    }
+                    _ => return Err("invalid escape sequence \\x".into()),
+                }
+            }
             _ => {
                 let place = if in_class { " in class" } else { "" };
                 return Err(format!("unsupported escape sequence \\{c}{place}"));
@@ -710,6 +890,8 @@ impl Parser {
                         items.push(ClassItem::Range(lo, hi));
                         continue;
                     }
+                    // escape(true) never yields one; keep the parser total.
+                    Escape::Assert(_) => return Err("invalid escape in class".into()),
                 }
             }
             self.pos += 1;
@@ -728,7 +910,9 @@ impl Parser {
         let hi = match self.bump().ok_or("missing closing ]")? {
             '\\' => match self.escape(true)? {
                 Escape::Char(c) => c,
-                Escape::Set(..) => return Err("invalid character class range".into()),
+                Escape::Set(..) | Escape::Assert(_) => {
+                    return Err("invalid character class range".into())
+                }
             },
             c => c,
         };
@@ -763,9 +947,29 @@ impl Regex {
             pos: 0,
         };
         let nodes = parser.sequence(false)?;
+        let literal = |node: &Node| match node {
+            Node::Char(c) => Some(*c),
+            _ => None,
+        };
+        let prefix = match nodes.first() {
+            Some(Node::Assert(Assertion::BeginText)) => {
+                nodes[1..].iter().map_while(literal).collect()
+            }
+            _ => String::new(),
+        };
+        let suffix = match nodes.split_last() {
+            Some((Node::Assert(Assertion::EndText), rest)) => {
+                let mut chars: Vec<char> = rest.iter().rev().map_while(literal).collect();
+                chars.reverse();
+                chars.into_iter().collect()
+            }
+            _ => String::new(),
+        };
         let mut regex = Self {
             program: Vec::new(),
             classes: Vec::new(),
+            prefix,
+            suffix,
         };
         for node in &nodes {
             regex.emit(node);
@@ -783,8 +987,7 @@ impl Regex {
                 self.program.push(Inst::Class(self.classes.len() - 1));
             }
             Node::Group(nodes) => nodes.iter().for_each(|n| self.emit(n)),
-            Node::Start => self.program.push(Inst::AssertStart),
-            Node::End => self.program.push(Inst::AssertEnd),
+            Node::Assert(assertion) => self.program.push(Inst::Assert(*assertion)),
             Node::Star(inner) => {
                 let split = self.program.len();
                 self.program.push(Inst::Split(0, 0));
@@ -809,20 +1012,23 @@ impl Regex {
 
     /// Go's `MatchString`: is there a match anywhere in `text`?
     fn is_match(&self, text: &str) -> bool {
+        if !text.starts_with(self.prefix.as_str()) || !text.ends_with(self.suffix.as_str()) {
+            return false;
+        }
         let mut current = ThreadList::new(self.program.len());
         let mut next = ThreadList::new(self.program.len());
         let mut chars = text.chars().peekable();
-        let mut at_start = true;
+        let mut prev = None;
         loop {
-            let at_end = chars.peek().is_none();
+            let here = chars.peek().copied();
             // Unanchored search: a new thread may start at every position.
-            if self.add(&mut current, 0, at_start, at_end) {
+            if self.add(&mut current, 0, prev, here) {
                 return true;
             }
             let Some(c) = chars.next() else {
                 return false;
             };
-            let next_at_end = chars.peek().is_none();
+            let after = chars.peek().copied();
             for &pc in &current.dense {
                 let advance = match self.program[pc] {
                     Inst::Char(x) => x == c,
@@ -830,29 +1036,35 @@ impl Regex {
                     Inst::Class(i) => self.classes[i].matches(c),
                     _ => false,
                 };
-                if advance && self.add(&mut next, pc + 1, false, next_at_end) {
+                if advance && self.add(&mut next, pc + 1, Some(c), after) {
                     return true;
                 }
             }
             std::mem::swap(&mut current, &mut next);
             next.clear();
-            at_start = false;
+            prev = Some(c);
         }
     }
 
-    /// Adds `pc` and its epsilon closure; returns true on reaching `Match`.
-    fn add(&self, list: &mut ThreadList, pc: usize, at_start: bool, at_end: bool) -> bool {
+    /// Adds `pc` and its epsilon closure at the position between `prev` and
+    /// `next`; returns true on reaching `Match`.
+    fn add(
+        &self,
+        list: &mut ThreadList,
+        pc: usize,
+        prev: Option<char>,
+        next: Option<char>,
+    ) -> bool {
         if !list.insert(pc) {
             return false;
         }
         match self.program[pc] {
             Inst::Match => true,
-            Inst::Jmp(target) => self.add(list, target, at_start, at_end),
-            Inst::Split(a, b) => {
-                self.add(list, a, at_start, at_end) || self.add(list, b, at_start, at_end)
+            Inst::Jmp(target) => self.add(list, target, prev, next),
+            Inst::Split(a, b) => self.add(list, a, prev, next) || self.add(list, b, prev, next),
+            Inst::Assert(assertion) => {
+                assertion.holds(prev, next) && self.add(list, pc + 1, prev, next)
             }
-            Inst::AssertStart => at_start && self.add(list, pc + 1, at_start, at_end),
-            Inst::AssertEnd => at_end && self.add(list, pc + 1, at_start, at_end),
             Inst::Char(_) | Inst::AnyNotNl | Inst::Class(_) => false,
         }
     }
@@ -1306,6 +1518,23 @@ mod tests {
         assert!(!ignore.is_excluded("axbc"));
         // Reversed ranges are fine for filepath.Match but not for regexp.
         assert!(DockerIgnore::parse("[z-a]").is_err());
+        // Go's syntax check stops at the first mismatch against ".", so this
+        // is accepted and `[a-]` is then a regexp class of `a` and `-`.
+        let ignore = DockerIgnore::parse("x*[a-]").unwrap();
+        assert!(ignore.is_excluded("xya"));
+        assert!(ignore.is_excluded("x-"));
+        assert!(!ignore.is_excluded("xb"));
+        assert!(DockerIgnore::parse("[a-]").is_err());
+        // Go regexp escapes that survive pattern compilation.
+        let ignore = DockerIgnore::parse(r"\x41*\b").unwrap();
+        assert!(ignore.is_excluded("Abc"));
+        assert!(!ignore.is_excluded("abc"));
+        let ignore = DockerIgnore::parse(r"a\101\d").unwrap();
+        assert!(ignore.is_excluded("aA7"));
+        assert!(!ignore.is_excluded("a\\101\\d"));
+        // A lone `\1` would be a backreference; `\pL` and `\Q` are unsupported.
+        assert!(DockerIgnore::parse(r"a\1").is_err());
+        assert!(DockerIgnore::parse(r"a\pL").is_err());
     }
 
     #[test]
