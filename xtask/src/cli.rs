@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{build, doctor, hash, images, lint, render, test};
+use crate::{build, deploy, diagnose, down, logs, smoke, stability, status, up, dev, doctor, hash, images, lint, render, setup, test};
 
 /// Build, deploy and test the Todo Chatbot on a local Kubernetes cluster.
 ///
@@ -65,6 +65,26 @@ pub enum Task {
     Render(render::Args),
     /// Lint the chart and Dockerfiles: helm lint (Helm 3 and 4), schemas, policy, fit.
     Lint(lint::Args),
+    /// Start the minikube profile with the ingress addon (idempotent).
+    Up(up::Args),
+    /// Build, install or upgrade the release, and watch it become Ready (the main job).
+    Deploy(deploy::Args),
+    /// Collect events, logs, describe output and helm history into a bundle.
+    Diagnose(diagnose::Args),
+    /// Check the deployed release: pods, backend via port-forward, ingress, a user journey, helm test.
+    Smoke(smoke::Args),
+    /// Watch the pods for restarts after Ready (SC-004).
+    Stability(stability::Args),
+    /// The release, its pods, images and URL.
+    Status(status::Args),
+    /// The logs of one component (frontend, backend, mcp, postgres).
+    Logs(logs::Args),
+    /// Uninstall the release (`--purge`: and its data; `--cluster`: and the profile).
+    Down(down::Args),
+    /// Run the whole app locally without a cluster: processes, `--release`, or `--containers`.
+    Dev(dev::Args),
+    /// Fetch the pinned kubectl, helm and minikube into .tools/, checksum-verified.
+    Setup(setup::Args),
 }
 
 #[cfg(test)]

@@ -5,21 +5,34 @@
 
 mod build;
 mod cli;
+mod cluster;
 mod context_hash;
 mod ctx;
+mod deploy;
+mod dev;
+mod diagnose;
 mod dockerignore;
 mod doctor;
+mod down;
+mod flow;
 mod hash;
 mod http;
 mod images;
+mod kube;
 mod lint;
+mod logs;
 mod process;
 mod render;
 mod report;
 mod secrets;
 mod services;
+mod setup;
+mod smoke;
+mod stability;
+mod status;
 mod test;
 mod tools;
+mod up;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +78,16 @@ fn main() -> ExitCode {
         Task::Test(a) => a.run(&ctx),
         Task::Render(a) => a.run(&ctx),
         Task::Lint(a) => a.run(&ctx),
+        Task::Up(a) => a.run(&ctx),
+        Task::Deploy(a) => a.run(&ctx),
+        Task::Diagnose(a) => a.run(&ctx),
+        Task::Smoke(a) => a.run(&ctx),
+        Task::Stability(a) => a.run(&ctx),
+        Task::Status(a) => a.run(&ctx),
+        Task::Logs(a) => a.run(&ctx),
+        Task::Down(a) => a.run(&ctx),
+        Task::Dev(a) => a.run(&ctx),
+        Task::Setup(a) => a.run(&ctx),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,7 +29,7 @@ pub const KEYS: [(&str, &str, usize); 5] = [
 pub struct Secrets {
     /// Env var name → value (non-empty only).
     pub values: BTreeMap<&'static str, String>,
-    /// Where each came from: "environment" or the file.
+    /// Where each came from: "environment", "generated" (by this run) or the file.
     pub origin: BTreeMap<&'static str, &'static str>,
     /// The file was (or, under `--dry-run`, would be) created by this run.
     pub generated: Option<PathBuf>,
@@ -53,7 +53,10 @@ impl Secrets {
     pub fn redacted_keys(&self) -> Vec<String> {
         KEYS.iter()
             .filter(|(env, _, _)| self.values.contains_key(env))
-            .map(|(env, key, _)| format!("secrets.{key}=*** (from {})", self.origin[env]))
+            .map(|(env, key, _)| match self.origin[env] {
+                "generated" => format!("secrets.{key}=*** (newly generated)"),
+                from => format!("secrets.{key}=*** (from {from})"),
+            })
             .collect()
     }
 }
@@ -67,10 +70,14 @@ pub fn load(root: &Path, write: bool) -> Result<Secrets> {
     let needs_file = KEYS
         .iter()
         .any(|(env, _, n)| *n > 0 && env_value(env).is_none() && !file.contains_key(*env));
+    let mut fresh = Vec::new();
     if needs_file {
         let (generated, note) = generate()?;
         for (k, v) in generated {
-            file.entry(k.to_string()).or_insert(v);
+            if !file.contains_key(k) {
+                fresh.push(k);
+                file.insert(k.to_string(), v);
+            }
         }
         if write {
             write_file(&path, &file)?;
@@ -82,6 +89,7 @@ pub fn load(root: &Path, write: bool) -> Result<Secrets> {
         let (value, origin) = match env_value(env) {
             Some(v) => (v, "environment"),
             None => match file.get(env).filter(|v| !v.is_empty()) {
+                Some(v) if fresh.contains(&env) => (v.clone(), "generated"),
                 Some(v) => (v.clone(), FILE),
                 None => continue,
             },

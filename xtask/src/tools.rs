@@ -385,6 +385,31 @@ impl Docker<'_> {
             .mutating()
     }
 
+    /// `docker run` on the host network (never a bridge), read-only root filesystem, a
+    /// numeric non-root user and a tmpfs `/tmp`, as the images run in the cluster. Secret
+    /// values travel in the client's environment (`-e NAME`), never on the command line.
+    pub fn run_hardened(&self, spec: &RunSpec) -> Cmd {
+        let mut c = self.base().args(["run", "--rm", "--network", "host", "--read-only", "--tmpfs", "/tmp", "--user", "10001:10001"]);
+        if let Some(n) = &spec.name {
+            c = c.args(["--name", n]);
+        }
+        for t in &spec.tmpfs {
+            c = c.args(["--tmpfs", &format!("{t}:uid=10001,gid=10001")]);
+        }
+        for (k, v) in &spec.env {
+            c = c.args(["-e", &format!("{k}={v}")]);
+        }
+        for (k, v) in &spec.secret_env {
+            c = c.args(["-e", k]).secret_env(k, v);
+        }
+        c.arg(&spec.image).args(spec.command.iter().cloned()).mutating()
+    }
+
+    /// Remove containers by name; missing ones are not an error.
+    pub fn rm_force(&self, names: &[String]) -> Cmd {
+        self.base().args(["rm", "-f"]).args(names.iter().cloned()).timeout(Duration::from_secs(60)).mutating()
+    }
+
     pub fn tag(&self, src: &str, dst: &str) -> Cmd {
         self.base()
             .args(["tag", src, dst])
@@ -400,6 +425,17 @@ pub struct BuildSpec {
     pub build_args: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub network: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RunSpec {
+    pub image: String,
+    pub name: Option<String>,
+    pub command: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub secret_env: Vec<(String, String)>,
+    /// Writable tmpfs mounts (owned by the container user) besides `/tmp`.
+    pub tmpfs: Vec<String>,
 }
 
 pub struct Minikube<'a> {
@@ -521,6 +557,384 @@ impl Helm<'_> {
             ])
             .args(extra.iter().cloned())
             .timeout(Duration::from_secs(120))
+    }
+}
+
+/// `curl` fetching one URL into a file. It fails on HTTP errors, follows redirects, retries
+/// any error (a connection dropped mid-body included) with a fixed delay, resumes a partial
+/// file (`-C -`), and reads `HTTPS_PROXY` / `NO_PROXY` from the environment by itself.
+pub struct Curl<'a> {
+    pub tool: &'a Tool,
+    /// The limit for one attempt (`--max-time`).
+    pub max_time: Duration,
+    /// curl's own progress bar, drawn straight on the terminal; `-sS` (errors only) otherwise.
+    pub progress: bool,
+}
+
+impl Curl<'_> {
+    pub const RETRIES: u64 = 5;
+
+    pub fn download(&self, url: &str, to: &Path) -> Cmd {
+        let secs = self.max_time.as_secs().max(1);
+        let c = self.tool.cmd().args([
+            "--fail",
+            "--location",
+            "--retry",
+            &Self::RETRIES.to_string(),
+            "--retry-delay",
+            "1",
+            "--retry-all-errors",
+            "--connect-timeout",
+            "15",
+            "--max-time",
+            &secs.to_string(),
+            "-C",
+            "-",
+            "-o",
+            &to.to_string_lossy(),
+        ]);
+        let c = if self.progress {
+            c.arg("--progress-bar").output(crate::process::Output::Inherit)
+        } else {
+            c.arg("-sS")
+        };
+        // Every attempt may use its whole budget, plus the pause between attempts.
+        let all = (secs + 1) * (Self::RETRIES + 1) + 30;
+        c.arg(url).timeout(Duration::from_secs(all)).mutating()
+    }
+}
+
+/// `tar`, which unpacks `.tar.gz` everywhere and, as the bsdtar Windows ships, `.zip` too.
+pub struct Tar<'a> {
+    pub tool: &'a Tool,
+}
+
+impl Tar<'_> {
+    pub fn extract(&self, archive: &Path, into: &Path) -> Cmd {
+        self.tool
+            .cmd()
+            .args([
+                "-xf",
+                &archive.to_string_lossy(),
+                "-C",
+                &into.to_string_lossy(),
+            ])
+            .timeout(Duration::from_secs(120))
+            .mutating()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cluster wrappers (issue 6): every command `up`, `deploy`, `smoke`, `status`, `logs`,
+// `diagnose`, `down` and `stability` run against minikube, kubectl and helm.
+
+impl Minikube<'_> {
+    /// `minikube start`; on an existing, stopped profile minikube keeps its configuration.
+    pub fn start(&self, opts: &StartOptions) -> Cmd {
+        let mut c = self.base().args([
+            "start",
+            "--driver",
+            &opts.driver,
+            "--memory",
+            &opts.memory_mb.to_string(),
+            "--cpus",
+            &opts.cpus.to_string(),
+        ]);
+        if let Some(v) = &opts.kubernetes_version {
+            c = c.args(["--kubernetes-version", v]);
+        }
+        c.timeout(Duration::from_secs(20 * 60)).mutating()
+    }
+
+    pub fn addons_enable(&self, addon: &str) -> Cmd {
+        self.base()
+            .args(["addons", "enable", addon])
+            .timeout(Duration::from_secs(10 * 60))
+            .mutating()
+    }
+
+    pub fn delete(&self) -> Cmd {
+        self.base()
+            .arg("delete")
+            .timeout(Duration::from_secs(5 * 60))
+            .mutating()
+    }
+}
+
+pub struct StartOptions {
+    pub driver: String,
+    pub memory_mb: u64,
+    pub cpus: u32,
+    pub kubernetes_version: Option<String>,
+}
+
+/// kubectl aimed at one kube context (minikube names it after the profile) and namespace, so
+/// a different current context can never receive the release.
+pub struct KubectlIn<'a> {
+    pub tool: &'a Tool,
+    pub context: &'a str,
+    pub namespace: &'a str,
+}
+
+impl KubectlIn<'_> {
+    fn base(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["--context", self.context, "-n", self.namespace])
+    }
+
+    /// The API server's own health endpoint: prints `ok` once it serves requests.
+    pub fn readyz(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args([
+                "--context",
+                self.context,
+                "get",
+                "--raw",
+                "/readyz",
+                "--request-timeout=5s",
+            ])
+            .timeout(QUICK)
+    }
+
+    /// `kubectl wait --for=condition=ready pod -l SELECTOR` (exit 0 when all are Ready).
+    pub fn wait_pods_ready(&self, selector: &str, timeout: Duration) -> Cmd {
+        self.base()
+            .args([
+                "wait",
+                "--for=condition=ready",
+                "pod",
+                "-l",
+                selector,
+                &format!("--timeout={}s", timeout.as_secs()),
+            ])
+            .timeout(timeout + Duration::from_secs(30))
+    }
+
+    /// Workloads and pods of the release in one call (a `v1/List`), so one poll sees both
+    /// the rollout's progress and each pod's state.
+    pub fn get_workloads_and_pods(&self, selector: &str) -> Cmd {
+        self.base()
+            .args([
+                "get",
+                "deployments,statefulsets,pods",
+                "-l",
+                selector,
+                "-o",
+                "json",
+            ])
+            .timeout(QUICK)
+    }
+
+    pub fn get_pods_json(&self, selector: &str) -> Cmd {
+        self.base()
+            .args(["get", "pods", "-l", selector, "-o", "json"])
+            .timeout(QUICK)
+    }
+
+    pub fn events_json(&self) -> Cmd {
+        self.base()
+            .args(["get", "events", "-o", "json"])
+            .timeout(QUICK)
+    }
+
+    pub fn nodes_json(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["--context", self.context, "get", "nodes", "-o", "json"])
+            .timeout(QUICK)
+    }
+
+    pub fn describe_pod(&self, pod: &str) -> Cmd {
+        self.base()
+            .args(["describe", "pod", pod])
+            .timeout(QUICK)
+    }
+
+    /// The last `tail` lines of one container; `previous` reads the instance that crashed.
+    pub fn logs(&self, pod: &str, container: &str, tail: u32, previous: bool) -> Cmd {
+        let mut c = self
+            .base()
+            .args(["logs", pod, "-c", container, &format!("--tail={tail}")]);
+        if previous {
+            c = c.arg("--previous");
+        }
+        c.timeout(QUICK)
+    }
+
+    /// The logs of every pod matching `selector`, each line prefixed with its pod/container.
+    pub fn logs_selector(&self, selector: &str, tail: u32, follow: bool) -> Cmd {
+        let mut c = self.base().args([
+            "logs",
+            "-l",
+            selector,
+            "--all-containers",
+            "--prefix",
+            &format!("--tail={tail}"),
+            "--max-log-requests=10",
+        ]);
+        if follow {
+            c = c
+                .arg("-f")
+                .output(crate::process::Output::Inherit)
+                .timeout(Duration::from_secs(24 * 3600));
+        } else {
+            c = c.timeout(Duration::from_secs(60));
+        }
+        c
+    }
+
+    /// `kubectl port-forward svc/NAME :PORT`: kubectl picks a free local port itself and
+    /// prints `Forwarding from 127.0.0.1:<local> -> <port>`; the caller reads it from there.
+    pub fn port_forward(&self, target: &str, remote_port: u16) -> Cmd {
+        self.base()
+            .args([
+                "port-forward",
+                "--address",
+                "127.0.0.1",
+                target,
+                &format!(":{remote_port}"),
+            ])
+            .timeout(Duration::from_secs(3600))
+    }
+
+    pub fn delete_pvcs(&self) -> Cmd {
+        self.base()
+            .args(["delete", "pvc", "--all", "--ignore-not-found", "--timeout=5m"])
+            .timeout(Duration::from_secs(6 * 60))
+            .mutating()
+    }
+
+    pub fn delete_namespace(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args([
+                "--context",
+                self.context,
+                "delete",
+                "namespace",
+                self.namespace,
+                "--ignore-not-found",
+                "--timeout=5m",
+            ])
+            .timeout(Duration::from_secs(6 * 60))
+            .mutating()
+    }
+}
+
+/// One Helm release in one namespace and kube context. The flags are the same for Helm 3
+/// and Helm 4: no `--wait`/`--atomic` (Helm 4 renamed `--atomic` to `--rollback-on-failure`
+/// and made `--wait` a strategy whose default, `hookOnly`, matches Helm 3 without `--wait`).
+pub struct HelmRelease<'a> {
+    pub tool: &'a Tool,
+    pub context: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+impl HelmRelease<'_> {
+    fn base(&self, verb: &str) -> Cmd {
+        self.tool.cmd().args([
+            verb,
+            self.name,
+            "--kube-context",
+            self.context,
+            "--namespace",
+            self.namespace,
+        ])
+    }
+
+    /// `helm upgrade --install` with values files, `--set` pairs and, when `stdin_values` is
+    /// given, one more values file read from stdin (`-f -`): the secrets, which so never
+    /// appear on a command line, in a file or in `ps`.
+    pub fn upgrade_install(
+        &self,
+        chart: &Path,
+        values: &[PathBuf],
+        set: &[String],
+        stdin_values: Option<String>,
+    ) -> Cmd {
+        let mut c = self
+            .tool
+            .cmd()
+            .args(["upgrade", "--install", self.name, &chart.to_string_lossy()])
+            .args([
+                "--kube-context",
+                self.context,
+                "--namespace",
+                self.namespace,
+                "--create-namespace",
+            ]);
+        for v in values {
+            c = c.args(["-f", &v.to_string_lossy()]);
+        }
+        if let Some(text) = stdin_values {
+            c = c.args(["-f", "-"]).stdin_secret(text);
+        }
+        for s in set {
+            c = c.args(["--set", s]);
+        }
+        c.timeout(Duration::from_secs(10 * 60)).mutating()
+    }
+
+    /// `helm history -o json`: exit 1 with "release: not found" before the first install.
+    pub fn history(&self) -> Cmd {
+        self.base("history")
+            .args(["-o", "json"])
+            .timeout(Duration::from_secs(60))
+    }
+
+    pub fn status(&self) -> Cmd {
+        self.base("status")
+            .args(["-o", "json"])
+            .timeout(Duration::from_secs(60))
+    }
+
+    pub fn rollback(&self, revision: u32) -> Cmd {
+        self.tool
+            .cmd()
+            .args([
+                "rollback",
+                self.name,
+                &revision.to_string(),
+                "--kube-context",
+                self.context,
+                "--namespace",
+                self.namespace,
+            ])
+            .timeout(Duration::from_secs(10 * 60))
+            .mutating()
+    }
+
+    pub fn uninstall(&self) -> Cmd {
+        self.base("uninstall")
+            .timeout(Duration::from_secs(10 * 60))
+            .mutating()
+    }
+
+    /// Runs the chart's test hooks and prints their pods' logs.
+    pub fn test(&self, timeout: Duration) -> Cmd {
+        self.base("test")
+            .args(["--logs", &format!("--timeout={}s", timeout.as_secs())])
+            .timeout(timeout + Duration::from_secs(30))
+            .mutating()
+    }
+}
+
+/// kubectl-ai, the optional AI helper `diagnose --ai` hands its summary to.
+pub struct KubectlAi<'a> {
+    pub tool: &'a Tool,
+}
+
+impl KubectlAi<'_> {
+    /// One non-interactive question (`--quiet` answers and exits, per kubectl-ai's README).
+    pub fn ask(&self, question: &str) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["--quiet", question])
+            .output(crate::process::Output::Inherit)
+            .timeout(Duration::from_secs(10 * 60))
     }
 }
 

@@ -10,8 +10,9 @@
 #   <glob over the joined arguments> TAB <exit code> TAB <stdout files, comma-separated> [TAB <stderr file>]
 # A file list is consumed one entry per call (state in $FAKE_SCENARIO/.state); the last
 # entry repeats, so "pending.json,pending.json,ready.json" replays pods becoming ready.
-# "-" means no output. "@sleep:N" sleeps N seconds instead of printing (timeouts,
-# port-forwards that stay up). No matching rule: exit 97 with a message naming the call.
+# "-" means no output. "@sleep:N" sleeps N seconds instead of printing (timeouts);
+# "<file>@sleep:N" prints, then sleeps (a port-forward that stays up; its pid is left in
+# $FAKE_SCENARIO/.pids/). "<entry>|<code>" exits with <code> instead of the rule's code. No matching rule: exit 97 with a message naming the call.
 set -u
 name="$(basename "$0")"
 line="$name"
@@ -19,6 +20,9 @@ for a in "$@"; do line+=" $a"; done
 extra=""
 [[ -n "${DOCKER_HOST:-}" ]] && extra=" [DOCKER_HOST=$DOCKER_HOST]"
 printf '%s%s\n' "$line" "$extra" >>"$FAKE_LOG"
+
+# Values read from stdin (`helm ... -f -`) are kept for the test to inspect.
+if [[ " $* " == *" -f - "* ]]; then cat >"$FAKE_SCENARIO/$name.stdin"; fi
 
 rules="$FAKE_SCENARIO/$name.rules"
 args="$*"
@@ -36,12 +40,23 @@ if [[ -f "$rules" ]]; then
       IFS=',' read -r -a list <<<"$outs"
       (( i >= ${#list[@]} )) && i=$((${#list[@]} - 1))
       out="${list[$i]}"
+      # "<entry>|<code>" overrides the rule's exit code for that call.
+      if [[ "$out" == *"|"* ]]; then code="${out##*|}"; out="${out%|*}"; fi
+      # "<file>@sleep:N" prints the file, then stays up N seconds (a port-forward).
+      nap=""
+      if [[ "$out" == ?*@sleep:* ]]; then nap="${out##*@sleep:}"; out="${out%@sleep:*}"; fi
       case "$out" in
         -) ;;
-        @sleep:*) sleep "${out#@sleep:}" ;;
+        @sleep:*) nap="${out#@sleep:}" ;;
         *) cat "$FAKE_SCENARIO/$out" ;;
       esac
       if [[ -n "${errf:-}" && "$errf" != "-" ]]; then cat "$FAKE_SCENARIO/$errf" >&2; fi
+      if [[ -n "$nap" ]]; then
+        # Leave our pid where a test can check that nothing outlives the xtask.
+        mkdir -p "$FAKE_SCENARIO/.pids"
+        echo "$$" >"$FAKE_SCENARIO/.pids/$name.$$"
+        sleep "$nap"
+      fi
       exit "$code"
     fi
   done <"$rules"

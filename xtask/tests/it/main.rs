@@ -3,6 +3,10 @@
 //! where a Docker daemon answers, against real Docker.
 
 mod build;
+mod cluster_fakes;
+mod deploy;
 mod doctor;
 mod harness;
 mod real_docker;
+mod setup;
+mod smoke;

@@ -1,0 +1,474 @@
+//! `cargo xtask deploy`: doctor → `up` when needed → build into the cluster's daemon →
+//! verify the images are where the cluster looks → `helm upgrade --install` (no `--wait`, no
+//! `--atomic`) → our own readiness watch, which names what is wrong (as Skaffold does) →
+//! on failure the diagnose bundle first, then a rollback (or an uninstall after a failed
+//! first install) → on success the SC-001/SC-002 gates, the report and the URL.
+//!
+//! A second deploy with nothing changed builds nothing (the content tags exist) and passes
+//! the same tags, so Helm leaves the Deployments, and their pods, alone.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use crate::build::{self, Built, DockerTarget, Target};
+use crate::cluster;
+use crate::ctx::{failure_message, Ctx};
+use crate::doctor;
+use crate::kube::{self, Kind, Problem, Snapshot};
+use crate::report::{Gate, Report};
+use crate::secrets;
+use crate::services;
+use crate::tools::{Docker, Helm, Minikube, Version};
+use crate::up;
+use crate::Exit;
+
+/// SC-001: `helm upgrade` start → all pods Ready.
+pub const SC001_BUDGET_S: f64 = 300.0;
+/// SC-002: container started → pod Ready.
+pub const SC002_BUDGET_S: f64 = 3.0;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub up: up::Args,
+    /// `docker build --network` (e.g. `host`).
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Base image override, `python=IMAGE` or `node=IMAGE`.
+    #[arg(long = "base", value_name = "KIND=IMAGE")]
+    pub bases: Vec<String>,
+    /// An extra build argument, `KEY=VALUE`.
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// On failure, leave the failed release in place for inspection (no rollback).
+    #[arg(long)]
+    pub keep_failed: bool,
+    /// How long the readiness watch waits for every pod to be Ready.
+    #[arg(long, default_value = "5m", value_parser = kube::parse_duration)]
+    pub timeout: Duration,
+    /// How long a pod may stay unschedulable before the watch gives up on it.
+    #[arg(long, default_value = "30s", value_parser = kube::parse_duration)]
+    pub settle: Duration,
+    /// Restarts after which a crashing container (or a failing migration) fails the deploy.
+    #[arg(long, default_value_t = 3)]
+    pub max_restarts: u32,
+}
+
+/// Why a deploy did not finish, and what the watch saw.
+struct Failure {
+    reason: String,
+    problems: Vec<Problem>,
+}
+
+impl Args {
+    pub fn run(self, ctx: &Ctx) -> Result<()> {
+        let mut report = Report::new();
+        let started = Instant::now();
+        let result = self.deploy(ctx, &mut report);
+        let status = if result.is_ok() { "ok" } else { "failed" };
+        report.task("deploy", started.elapsed(), status);
+        if !ctx.global.dry_run {
+            let path = report.write(&ctx.target_dir())?;
+            if ctx.global.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            ctx.say(format!("report: {}", ctx.rel(&path).display()));
+        }
+        result?;
+        gates_verdict(ctx, &report)
+    }
+
+    fn deploy(&self, ctx: &Ctx, report: &mut Report) -> Result<()> {
+        // 1. The tools and the daemon.
+        let t = Instant::now();
+        let checks = doctor::run_checks(ctx, true);
+        if let Some(id) = doctor::first_failure(&checks) {
+            for c in checks.iter().filter(|c| c.level == doctor::Level::Fail) {
+                ctx.say(format!("✗ {}: {}  [{}]", c.name, c.found, c.id.unwrap_or("")));
+                if let Some(fix) = &c.fix {
+                    ctx.say(format!("    {fix}"));
+                }
+            }
+            report.task("doctor", t.elapsed(), "failed");
+            return Err(Exit(doctor::exit_code(id)).into());
+        }
+        report.task("doctor", t.elapsed(), "ok");
+        let helm = helm_version(ctx)?;
+        ctx.say(format!(
+            "helm {helm} (Helm {}): upgrade --install without --wait/--atomic, the same flags for Helm 3 and 4",
+            helm.major
+        ));
+
+        // 2. The cluster.
+        let up = self.up.ensure(ctx)?;
+        report.task(
+            if up.started { "up (started)" } else { "up (already running)" },
+            up.took,
+            "ok",
+        );
+        let would_start = ctx.global.dry_run && up.started;
+
+        // 3. The images, into the daemon the cluster uses.
+        let t = Instant::now();
+        let built = if would_start {
+            println!("would run: cargo xtask build --target minikube (once the profile is up)");
+            Vec::new()
+        } else {
+            let (target, built) = build::Args {
+                services: Vec::new(),
+                target: Some(Target::Minikube),
+                network: self.network.clone(),
+                bases: self.bases.clone(),
+                build_args: self.build_args.clone(),
+            }
+            .build(ctx, report)?;
+            let missing: Vec<_> = services::SERVICES
+                .iter()
+                .filter(|s| !built.iter().any(|b| b.service.name == s.name))
+                .map(|s| format!("{} ({})", s.name, s.dockerfile))
+                .collect();
+            if !missing.is_empty() {
+                bail!(
+                    "nothing to deploy for {}: no Dockerfile. The chart runs all three services.",
+                    missing.join(", ")
+                );
+            }
+            verify_images(ctx, &target, &built)?;
+            built
+        };
+        report.task("build", t.elapsed(), "ok");
+
+        // 4. The secrets: environment first, else .data/secrets.env (created once).
+        let secrets = secrets::load(&ctx.root, !ctx.global.dry_run)?;
+        if let Some(path) = &secrets.generated {
+            let verb = if ctx.global.dry_run { "would generate" } else { "generated" };
+            ctx.say(format!(
+                "{verb} {} (mode 0600) with random BETTER_AUTH_SECRET, MCP_SERVICE_TOKEN and POSTGRES_PASSWORD",
+                ctx.rel(path).display()
+            ));
+        }
+        if let Some(note) = &secrets.note {
+            ctx.say(format!("! {note}"));
+        }
+
+        // 5. What to go back to if this fails.
+        let release = cluster::release(ctx);
+        let history = ctx.run(&release.history())?;
+        let (first_install, previous) = if history.success() {
+            let h = kube::parse_history(&history.stdout)?;
+            (h.is_empty(), kube::last_deployed(&h))
+        } else if history.stderr.contains("not found") || ctx.global.dry_run {
+            (true, None)
+        } else {
+            bail!(
+                "could not read the release's history:\n{}\n  fix: is the cluster up? `cargo xtask up`, then `cargo xtask doctor`",
+                failure_message(&release.history(), &history)
+            );
+        };
+
+        // 6. helm upgrade --install.
+        let mut values = Vec::new();
+        let dev_values = Path::new(kube::CHART).join("values-dev.yaml");
+        if ctx.root.join(&dev_values).is_file() {
+            values.push(dev_values);
+        }
+        let mut set = Vec::new();
+        for b in &built {
+            set.push(format!("images.{}.tag={}", b.service.name, b.tag));
+            // Built into the node's own daemon: the kubelet must never try to pull it.
+            set.push(format!("images.{}.pullPolicy=Never", b.service.name));
+        }
+        let upgrade = release
+            .upgrade_install(
+                Path::new(kube::CHART),
+                &values,
+                &set,
+                Some(secrets.values_yaml()),
+            )
+            .cwd(&ctx.root);
+        if ctx.global.dry_run {
+            println!("would run: {}", upgrade.display());
+            println!("  with values on stdin (-f -):");
+            for k in secrets.redacted_keys() {
+                println!("    {k}");
+            }
+            println!(
+                "would watch: {} every {}ms for up to {}s, then on failure write the diagnose bundle and {}",
+                cluster::kubectl(ctx).get_workloads_and_pods(kube::SELECTOR).display(),
+                cluster::poll_interval().as_millis(),
+                self.timeout.as_secs(),
+                match (self.keep_failed, previous) {
+                    (true, _) => "keep the failed release (--keep-failed)".to_string(),
+                    (false, Some(r)) => format!("`helm rollback {} {r}`", kube::RELEASE),
+                    (false, None) => format!("`helm uninstall {}` (first install)", kube::RELEASE),
+                }
+            );
+            return Ok(());
+        }
+        ctx.say(format!(
+            "helm upgrade --install {} ({}) …",
+            kube::RELEASE,
+            if first_install { "first install" } else { "upgrade" }
+        ));
+        let upgrade_started = Instant::now();
+        let out = ctx.run(&upgrade)?;
+        report.task("helm upgrade", upgrade_started.elapsed(), if out.success() { "ok" } else { "failed" });
+        if !out.success() {
+            let failure = Failure {
+                reason: format!("helm upgrade failed:\n{}", out.tail(15)),
+                problems: Vec::new(),
+            };
+            return self.fail(ctx, report, failure, previous);
+        }
+        let revision = out
+            .stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("REVISION:"))
+            .map(|r| r.trim().to_string());
+
+        // 7. Our own readiness watch.
+        let t = Instant::now();
+        let watched = self.watch(ctx, upgrade_started)?;
+        report.task("readiness watch", t.elapsed(), if watched.is_ok() { "ok" } else { "failed" });
+        let snap = match watched {
+            Ok(s) => s,
+            Err(f) => return self.fail(ctx, report, f, previous),
+        };
+        let sc001 = upgrade_started.elapsed().as_secs_f64();
+        report.gates.push(Gate::below(
+            "SC-001",
+            "deploy: helm upgrade start → all pods Ready",
+            round1(sc001),
+            SC001_BUDGET_S,
+            "s",
+        ));
+        for pod in snap.live_pods() {
+            if let Some(s) = pod.cold_start_seconds() {
+                report.gates.push(Gate::below(
+                    "SC-002",
+                    format!("cold start {} (started → Ready)", pod.name()),
+                    s as f64,
+                    SC002_BUDGET_S,
+                    "s",
+                ));
+            }
+        }
+        let pods = snap.live_pods().count();
+        ctx.say(format!(
+            "✓ {} revision {} deployed: {pods} pods Ready {:.1}s after helm upgrade started (build {:.1}s, up {:.1}s)",
+            kube::RELEASE,
+            revision.as_deref().unwrap_or("?"),
+            sc001,
+            report.tasks.iter().find(|t| t.name == "build").map(|t| t.seconds).unwrap_or(0.0),
+            up.took.as_secs_f64()
+        ));
+        let ip = ctx
+            .run(&Minikube { tool: &ctx.tools.minikube, profile: &ctx.global.profile }.ip())
+            .ok()
+            .filter(|o| o.success())
+            .map(|o| o.stdout.trim().to_string())
+            .unwrap_or_else(|| "<minikube ip>".into());
+        println!("http://todo.local");
+        ctx.say(format!(
+            "  (todo.local must resolve to {ip}: `cargo xtask doctor` checks the hosts entry; `cargo xtask smoke` needs none)"
+        ));
+        Ok(())
+    }
+
+    /// Polls until every workload is rolled out and every live pod Ready, failing fast on a
+    /// problem that waiting cannot fix.
+    fn watch(&self, ctx: &Ctx, since: Instant) -> Result<std::result::Result<Snapshot, Failure>> {
+        let poll = cluster::poll_interval();
+        let mut first_seen: HashMap<(String, String), Instant> = HashMap::new();
+        let mut last_line = String::new();
+        let mut last_error = String::new();
+        let mut snap = Snapshot::default();
+        loop {
+            match cluster::snapshot(ctx) {
+                Ok(s) => snap = s,
+                // One failed poll (an API hiccup) is not a failed deploy; the timeout bounds it.
+                Err(e) => last_error = format!("{e:#}"),
+            }
+            if snap.all_ready() {
+                return Ok(Ok(snap));
+            }
+            let problems: Vec<Problem> = snap.live_pods().flat_map(kube::pod_problems).collect();
+            let now = Instant::now();
+            let fatal: Vec<Problem> = problems
+                .iter()
+                .filter(|p| match p.kind {
+                    Kind::ImageMissing | Kind::OomKilled => true,
+                    Kind::Crash | Kind::InitFailed => p.restarts >= self.max_restarts,
+                    Kind::Unschedulable => {
+                        let seen = *first_seen
+                            .entry((p.pod.clone(), "unschedulable".into()))
+                            .or_insert(now);
+                        now.duration_since(seen) >= self.settle
+                    }
+                    Kind::NotReady => false,
+                })
+                .cloned()
+                .collect();
+            if !fatal.is_empty() {
+                return Ok(Err(Failure {
+                    reason: format!("{} pod problem(s) that waiting will not fix", fatal.len()),
+                    problems: dedup(fatal),
+                }));
+            }
+            let line = progress(&snap);
+            if line != last_line {
+                ctx.say(format!("  waiting: {line}"));
+                last_line = line;
+            }
+            if since.elapsed() >= self.timeout {
+                let mut reason = format!(
+                    "not every pod was Ready within {}s ({})",
+                    self.timeout.as_secs(),
+                    last_line
+                );
+                if !last_error.is_empty() {
+                    reason.push_str(&format!("; last poll error: {last_error}"));
+                }
+                return Ok(Err(Failure {
+                    reason,
+                    problems: dedup(problems),
+                }));
+            }
+            if crate::process::interrupted() {
+                bail!("interrupted during the readiness watch");
+            }
+            std::thread::sleep(poll);
+        }
+    }
+
+    /// Diagnose first (the failing pods disappear with the rollback), then roll back.
+    fn fail(&self, ctx: &Ctx, report: &Report, f: Failure, previous: Option<u32>) -> Result<()> {
+        ctx.say(format!("✗ deploy failed: {}", f.reason));
+        let mut summary = vec![format!("deploy failed: {}", f.reason)];
+        for p in &f.problems {
+            let text = cluster::explain(ctx, p);
+            ctx.say(format!("  • {text}"));
+            summary.push(text);
+        }
+        let pods: Vec<String> = f.problems.iter().map(|p| p.pod.clone()).collect();
+        // The bundle includes this run's report so far.
+        let _ = report.write(&ctx.target_dir());
+        match crate::diagnose::collect(ctx, &summary.join("\n\n"), &pods) {
+            Ok(dir) => ctx.say(format!("  diagnose bundle: {}", ctx.rel(&dir).display())),
+            Err(e) => ctx.say(format!("  ! could not write the diagnose bundle: {e:#}")),
+        }
+        let release = cluster::release(ctx);
+        if self.keep_failed {
+            ctx.say(format!(
+                "  the failed release is left in place (--keep-failed): `cargo xtask status`, `cargo xtask logs <component>`; roll back with `helm rollback {} -n {}`{}",
+                kube::RELEASE,
+                kube::NAMESPACE,
+                previous.map(|r| format!(" {r}")).unwrap_or_default()
+            ));
+        } else if let Some(rev) = previous {
+            let cmd = release.rollback(rev);
+            let out = ctx.run(&cmd)?;
+            if out.success() {
+                ctx.say(format!("  rolled back to revision {rev}"));
+            } else {
+                ctx.say(format!("  ! the rollback failed too:\n{}", failure_message(&cmd, &out)));
+            }
+        } else {
+            let cmd = release.uninstall();
+            let out = ctx.run(&cmd)?;
+            if out.success() {
+                ctx.say(format!(
+                    "  first install failed: release {} uninstalled (--keep-failed keeps it for inspection)",
+                    kube::RELEASE
+                ));
+            } else {
+                ctx.say(format!("  ! the uninstall failed too:\n{}", failure_message(&cmd, &out)));
+            }
+        }
+        Err(Exit(1).into())
+    }
+}
+
+fn dedup(mut problems: Vec<Problem>) -> Vec<Problem> {
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| seen.insert((p.pod.clone(), p.container.clone(), p.kind)));
+    problems
+}
+
+fn progress(snap: &Snapshot) -> String {
+    if snap.workloads.is_empty() {
+        return "no workloads of the release yet".into();
+    }
+    let mut parts: Vec<String> = snap.workloads.iter().map(|w| w.progress()).collect();
+    let not_ready: Vec<&str> = snap.live_pods().filter(|p| !p.ready()).map(|p| p.name()).collect();
+    if !not_ready.is_empty() {
+        parts.push(format!("not Ready: {}", not_ready.join(", ")));
+    }
+    parts.join("; ")
+}
+
+fn helm_version(ctx: &Ctx) -> Result<Version> {
+    let out = ctx.run_ok(&Helm { tool: &ctx.tools.helm }.version())?;
+    Version::parse(&out.stdout)
+        .ok_or_else(|| anyhow::anyhow!("unreadable `helm version`: {:?}", out.stdout))
+}
+
+/// Each image must be where the kubelet looks: minikube's daemon (or, for a non-Docker
+/// runtime, its image store). Under `--dry-run` a not-yet-built image is expected missing.
+fn verify_images(ctx: &Ctx, target: &DockerTarget, built: &[Built]) -> Result<()> {
+    let listed = match &target.load_into {
+        Some(p) => Some(
+            ctx.run_ok(&Minikube { tool: &ctx.tools.minikube, profile: p }.image_ls())?
+                .stdout,
+        ),
+        None => None,
+    };
+    for b in built {
+        if ctx.global.dry_run && !b.cached {
+            continue;
+        }
+        let present = match &listed {
+            Some(list) => list.lines().any(|l| l.trim().ends_with(&b.image)),
+            None => ctx
+                .run(&Docker { tool: &ctx.tools.docker, env: &target.env }.image_inspect(&b.image))?
+                .success(),
+        };
+        if !present {
+            bail!(
+                "image {} is not in the cluster's daemon ({}).\n  fix: `cargo xtask build --target minikube {}`",
+                b.image,
+                target.name,
+                b.service.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Failed enforced gates fail the command unless `--no-gates`.
+pub fn gates_verdict(ctx: &Ctx, report: &Report) -> Result<()> {
+    for g in &report.gates {
+        let mark = if g.pass { "✓" } else { "✗" };
+        ctx.say(format!("{mark} {} {}: {} {} (budget < {} {})", g.id, g.name, g.value, g.unit, g.budget, g.unit));
+    }
+    let failed = report.failed_gates();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    if ctx.global.no_gates {
+        ctx.say(format!("{} gate(s) over budget; reported only (--no-gates)", failed.len()));
+        return Ok(());
+    }
+    ctx.say(format!(
+        "{} gate(s) over budget: see the report; `--no-gates` reports without failing",
+        failed.len()
+    ));
+    Err(Exit(1).into())
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}

@@ -1,0 +1,684 @@
+//! Reading what kubectl prints: the release's workloads and pods (`kubectl get
+//! deployments,statefulsets,pods -o json`, a `v1/List`), events, nodes and `helm history`,
+//! and naming what is wrong with a pod the way Skaffold does. Only the fields the tasks use
+//! are read; everything is optional so a newer API server's extra fields never break a poll.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// The labels every object of the release carries (CONTRACTS.md).
+pub const SELECTOR: &str = "app=todo-chatbot";
+pub const RELEASE: &str = "todo-app";
+pub const NAMESPACE: &str = "todo-app";
+pub const CHART: &str = "helm/todo-app";
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Meta {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub generation: Option<i64>,
+    pub deletion_timestamp: Option<String>,
+}
+
+impl Meta {
+    pub fn component(&self) -> &str {
+        self.labels
+            .get("component")
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pods
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Pod {
+    pub metadata: Meta,
+    pub spec: PodSpec,
+    pub status: PodStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodSpec {
+    pub containers: Vec<ContainerSpec>,
+    pub init_containers: Vec<ContainerSpec>,
+    pub node_name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub resources: Resources,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    pub limits: BTreeMap<String, String>,
+    pub requests: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PodStatus {
+    pub phase: String,
+    pub conditions: Vec<Condition>,
+    pub container_statuses: Vec<ContainerStatus>,
+    pub init_container_statuses: Vec<ContainerStatus>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub last_transition_time: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ContainerStatus {
+    pub name: String,
+    pub image: String,
+    pub ready: bool,
+    pub restart_count: u32,
+    pub state: State,
+    pub last_state: State,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct State {
+    pub waiting: Option<Waiting>,
+    pub running: Option<Running>,
+    pub terminated: Option<Terminated>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Waiting {
+    pub reason: String,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Running {
+    pub started_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Terminated {
+    pub exit_code: i32,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+impl Pod {
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    pub fn terminating(&self) -> bool {
+        self.metadata.deletion_timestamp.is_some()
+    }
+
+    pub fn condition(&self, kind: &str) -> Option<&Condition> {
+        self.status.conditions.iter().find(|c| c.kind == kind)
+    }
+
+    pub fn ready(&self) -> bool {
+        self.condition("Ready").is_some_and(|c| c.status == "True")
+    }
+
+    pub fn restarts(&self) -> u32 {
+        self.status
+            .container_statuses
+            .iter()
+            .map(|c| c.restart_count)
+            .sum()
+    }
+
+    pub fn spec_of(&self, container: &str) -> Option<&ContainerSpec> {
+        self.spec
+            .containers
+            .iter()
+            .chain(&self.spec.init_containers)
+            .find(|c| c.name == container)
+    }
+
+    /// SC-002: the latest container start → the Ready condition, in whole seconds (both
+    /// timestamps have one-second resolution). `None` until the pod is Ready.
+    pub fn cold_start_seconds(&self) -> Option<i64> {
+        let ready = self.condition("Ready").filter(|c| c.status == "True")?;
+        let ready_at = parse_time(ready.last_transition_time.as_deref()?)?;
+        let started = self
+            .status
+            .container_statuses
+            .iter()
+            .filter_map(|c| c.state.running.as_ref()?.started_at.as_deref())
+            .filter_map(parse_time)
+            .max()?;
+        Some(ready_at - started)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Workloads
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Workload {
+    pub kind: String,
+    pub metadata: Meta,
+    pub spec: WorkloadSpec,
+    pub status: WorkloadStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WorkloadSpec {
+    pub replicas: Option<u32>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WorkloadStatus {
+    pub observed_generation: Option<i64>,
+    pub replicas: u32,
+    pub updated_replicas: u32,
+    pub ready_replicas: u32,
+    pub current_revision: Option<String>,
+    pub update_revision: Option<String>,
+}
+
+impl Workload {
+    /// Rolled out as `kubectl rollout status` sees it: the controller saw the new spec, every
+    /// replica runs it and is Ready, and no old replica is left.
+    pub fn rolled_out(&self) -> bool {
+        let want = self.spec.replicas.unwrap_or(1);
+        let s = &self.status;
+        let observed = match (s.observed_generation, self.metadata.generation) {
+            (Some(o), Some(g)) => o >= g,
+            (_, None) => true,
+            (None, Some(_)) => false,
+        };
+        let revision_done = self.kind != "StatefulSet" || s.current_revision == s.update_revision;
+        observed
+            && s.updated_replicas >= want
+            && s.ready_replicas >= want
+            && s.replicas == want
+            && revision_done
+    }
+
+    pub fn progress(&self) -> String {
+        format!(
+            "{} {}: {}/{} ready",
+            self.kind.to_lowercase(),
+            self.metadata.name,
+            self.status.ready_replicas,
+            self.spec.replicas.unwrap_or(1)
+        )
+    }
+}
+
+/// What one poll saw.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub workloads: Vec<Workload>,
+    pub pods: Vec<Pod>,
+}
+
+impl Snapshot {
+    /// Reads a `v1/List` (or any object with `items`) of deployments, statefulsets and pods.
+    pub fn parse(stdout: &str) -> Result<Snapshot> {
+        #[derive(Deserialize)]
+        struct List {
+            #[serde(default)]
+            items: Vec<serde_json::Value>,
+        }
+        let list: List =
+            serde_json::from_str(stdout.trim()).context("unexpected `kubectl get -o json` output")?;
+        let mut snap = Snapshot::default();
+        for item in list.items {
+            match item.get("kind").and_then(|k| k.as_str()) {
+                Some("Pod") => snap.pods.push(serde_json::from_value(item)?),
+                Some("Deployment") | Some("StatefulSet") => {
+                    snap.workloads.push(serde_json::from_value(item)?)
+                }
+                _ => {}
+            }
+        }
+        snap.pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        Ok(snap)
+    }
+
+    /// The pods that count: not on their way out.
+    pub fn live_pods(&self) -> impl Iterator<Item = &Pod> {
+        self.pods.iter().filter(|p| !p.terminating())
+    }
+
+    pub fn all_ready(&self) -> bool {
+        !self.workloads.is_empty()
+            && self.workloads.iter().all(Workload::rolled_out)
+            && self.live_pods().all(Pod::ready)
+    }
+}
+
+pub fn parse_pods(stdout: &str) -> Result<Vec<Pod>> {
+    Ok(Snapshot::parse(stdout)?.pods)
+}
+
+// ---------------------------------------------------------------------------------------
+// Events and nodes
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Event {
+    pub involved_object: ObjectRef,
+    pub reason: String,
+    pub message: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub count: Option<u32>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub name: String,
+}
+
+pub fn parse_events(stdout: &str) -> Result<Vec<Event>> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(default)]
+        items: Vec<Event>,
+    }
+    let l: List =
+        serde_json::from_str(stdout.trim()).context("unexpected `kubectl get events` output")?;
+    Ok(l.items)
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Node {
+    pub metadata: Meta,
+    pub status: NodeStatus,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NodeStatus {
+    pub allocatable: BTreeMap<String, String>,
+}
+
+pub fn parse_nodes(stdout: &str) -> Result<Vec<Node>> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(default)]
+        items: Vec<Node>,
+    }
+    let l: List =
+        serde_json::from_str(stdout.trim()).context("unexpected `kubectl get nodes` output")?;
+    Ok(l.items)
+}
+
+// ---------------------------------------------------------------------------------------
+// helm history
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Revision {
+    pub revision: u32,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub chart: String,
+    #[serde(default)]
+    pub app_version: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub updated: String,
+}
+
+pub fn parse_history(stdout: &str) -> Result<Vec<Revision>> {
+    serde_json::from_str(stdout.trim()).context("unexpected `helm history -o json` output")
+}
+
+/// The revision a failed upgrade goes back to: the newest one that was deployed.
+pub fn last_deployed(history: &[Revision]) -> Option<u32> {
+    history
+        .iter()
+        .filter(|r| r.status == "deployed" || r.status == "superseded")
+        .map(|r| r.revision)
+        .max()
+}
+
+// ---------------------------------------------------------------------------------------
+// Diagnosis
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// CrashLoopBackOff, or a container that exited with an error.
+    Crash,
+    /// ErrImageNeverPull / ImagePullBackOff / ErrImagePull.
+    ImageMissing,
+    /// The scheduler found no node with room.
+    Unschedulable,
+    /// Running but its readiness probe keeps failing.
+    NotReady,
+    /// An init container (the migration) failed.
+    InitFailed,
+    OomKilled,
+}
+
+impl Kind {
+    /// Whether waiting longer can help: the rest fail the watch at once.
+    pub fn may_settle(self) -> bool {
+        matches!(self, Kind::NotReady | Kind::Unschedulable)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub kind: Kind,
+    pub pod: String,
+    pub component: String,
+    pub container: String,
+    /// The reason as Kubernetes states it.
+    pub reason: String,
+    pub message: String,
+    pub image: String,
+    pub restarts: u32,
+    pub exit_code: Option<i32>,
+    /// Read the crashed instance's logs (`--previous`) rather than the current one's.
+    pub previous: bool,
+    /// The container's memory limit, as written in its spec.
+    pub limit: Option<String>,
+    /// What the pod asks the scheduler for: millicores and bytes over its containers.
+    pub requests: (u64, u64),
+}
+
+const IMAGE_REASONS: [&str; 4] = [
+    "ErrImageNeverPull",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+];
+
+/// What is wrong with one pod, most telling first; empty when nothing is (yet).
+pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let requests = pod_requests(pod);
+    let base = |kind: Kind, c: &ContainerStatus, reason: &str, message: &str| Problem {
+        limit: pod
+            .spec_of(&c.name)
+            .and_then(|s| s.resources.limits.get("memory").cloned()),
+        requests,
+        kind,
+        pod: pod.name().to_string(),
+        component: pod.metadata.component().to_string(),
+        container: c.name.clone(),
+        reason: reason.to_string(),
+        message: message.to_string(),
+        image: c.image.clone(),
+        restarts: c.restart_count,
+        exit_code: None,
+        previous: false,
+    };
+    if let Some(c) = pod
+        .condition("PodScheduled")
+        .filter(|c| c.status == "False" && c.reason.as_deref() == Some("Unschedulable"))
+    {
+        out.push(Problem {
+            kind: Kind::Unschedulable,
+            pod: pod.name().to_string(),
+            component: pod.metadata.component().to_string(),
+            container: String::new(),
+            reason: "Unschedulable".into(),
+            message: c.message.clone().unwrap_or_default(),
+            image: String::new(),
+            restarts: 0,
+            exit_code: None,
+            previous: false,
+            limit: None,
+            requests,
+        });
+        return out;
+    }
+    for c in &pod.status.init_container_statuses {
+        let failed_now = c.state.terminated.as_ref().filter(|t| t.exit_code != 0);
+        let backoff = c
+            .state
+            .waiting
+            .as_ref()
+            .filter(|w| w.reason == "CrashLoopBackOff");
+        if let Some(w) = c.state.waiting.as_ref().filter(|w| IMAGE_REASONS.contains(&w.reason.as_str())) {
+            out.push(base(Kind::ImageMissing, c, &w.reason, w.message.as_deref().unwrap_or("")));
+        } else if failed_now.is_some() || backoff.is_some() {
+            let t = failed_now.or(c.last_state.terminated.as_ref());
+            let mut p = base(
+                Kind::InitFailed,
+                c,
+                backoff.map(|w| w.reason.as_str()).or(t.and_then(|t| t.reason.as_deref())).unwrap_or("Error"),
+                t.and_then(|t| t.message.as_deref()).unwrap_or(""),
+            );
+            p.exit_code = t.map(|t| t.exit_code);
+            p.previous = failed_now.is_none();
+            out.push(p);
+        }
+    }
+    for c in &pod.status.container_statuses {
+        let waiting = c.state.waiting.as_ref();
+        let last = c.last_state.terminated.as_ref();
+        let now = c.state.terminated.as_ref();
+        let oom = [now, last]
+            .into_iter()
+            .flatten()
+            .find(|t| t.reason.as_deref() == Some("OOMKilled"));
+        if let Some(w) = waiting.filter(|w| IMAGE_REASONS.contains(&w.reason.as_str())) {
+            out.push(base(Kind::ImageMissing, c, &w.reason, w.message.as_deref().unwrap_or("")));
+        } else if let Some(t) = oom {
+            let mut p = base(Kind::OomKilled, c, "OOMKilled", "");
+            p.exit_code = Some(t.exit_code);
+            p.previous = now.is_none();
+            out.push(p);
+        } else if waiting.is_some_and(|w| w.reason == "CrashLoopBackOff")
+            || now.is_some_and(|t| t.exit_code != 0)
+        {
+            let t = now.or(last);
+            let reason = waiting
+                .map(|w| w.reason.clone())
+                .or_else(|| t.and_then(|t| t.reason.clone()))
+                .unwrap_or_else(|| "Error".into());
+            let mut p = base(Kind::Crash, c, &reason, t.and_then(|t| t.message.as_deref()).unwrap_or(""));
+            p.exit_code = t.map(|t| t.exit_code);
+            p.previous = now.is_none();
+            out.push(p);
+        } else if c.state.running.is_some() && !c.ready {
+            out.push(base(Kind::NotReady, c, "NotReady", ""));
+        }
+    }
+    out
+}
+
+/// The scheduler's view of a pod: the sum of its containers' requests, or its largest init
+/// container's when that is more (init containers run one at a time, before the others).
+pub fn pod_requests(pod: &Pod) -> (u64, u64) {
+    let of = |c: &ContainerSpec| {
+        (
+            c.resources.requests.get("cpu").and_then(|q| cpu_millis(q)).unwrap_or(0),
+            c.resources.requests.get("memory").and_then(|q| mem_bytes(q)).unwrap_or(0),
+        )
+    };
+    let sum = pod.spec.containers.iter().map(of).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    pod.spec.init_containers.iter().map(of).fold(sum, |a, b| (a.0.max(b.0), a.1.max(b.1)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Quantities and times
+
+/// Reads a Kubernetes CPU quantity (`250m`, `2`, `1.5`) as millicores.
+pub fn cpu_millis(q: &str) -> Option<u64> {
+    match q.strip_suffix('m') {
+        Some(m) => m.parse().ok(),
+        None => q.parse::<f64>().ok().map(|c| (c * 1000.0).round() as u64),
+    }
+}
+
+/// Reads a memory quantity (`192Mi`, `4Gi`, `3920148Ki`, `512M`, bytes) as bytes.
+pub fn mem_bytes(q: &str) -> Option<u64> {
+    const UNITS: [(&str, u64); 8] = [
+        ("Ki", 1 << 10),
+        ("Mi", 1 << 20),
+        ("Gi", 1 << 30),
+        ("Ti", 1 << 40),
+        ("k", 1_000),
+        ("M", 1_000_000),
+        ("G", 1_000_000_000),
+        ("T", 1_000_000_000_000),
+    ];
+    for (suffix, mult) in UNITS {
+        if let Some(n) = q.strip_suffix(suffix) {
+            return n.parse::<f64>().ok().map(|n| (n * mult as f64) as u64);
+        }
+    }
+    q.parse().ok()
+}
+
+pub fn mib(bytes: u64) -> String {
+    format!("{}Mi", bytes >> 20)
+}
+
+/// RFC 3339 as Kubernetes writes it (`2026-05-01T10:00:03Z`) → seconds since the epoch.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.split('-').map(|n| n.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.trim_end_matches('Z');
+    let time = time.split(['+', '.']).next()?;
+    let mut t = time.split(':').map(|n| n.parse::<i64>().ok());
+    let (h, mi, sec) = (t.next()??, t.next()??, t.next()??);
+    Some(days_from_civil(y, m, day) * 86_400 + h * 3600 + mi * 60 + sec)
+}
+
+/// Howard Hinnant's days-from-civil: proleptic Gregorian date → days since 1970-01-01.
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Seconds since the epoch → `YYYYMMDD-HHMMSS` (UTC), for directory names.
+pub fn stamp(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // civil-from-days, the inverse of the above.
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Parses `5m`, `90s`, `2m30s`, `1h`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    for ch in s.trim().chars() {
+        if ch.is_ascii_digit() {
+            num.push(ch);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| format!("{s:?}: expected e.g. 5m, 90s, 1h"))?;
+        num.clear();
+        total += n * match ch {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => return Err(format!("{s:?}: unknown unit `{ch}` (use s, m or h)")),
+        };
+    }
+    if !num.is_empty() {
+        total += num.parse::<u64>().map_err(|e| e.to_string())?;
+    }
+    if total == 0 {
+        return Err(format!("{s:?}: the duration must be positive"));
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip() {
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        let t = parse_time("2026-05-01T10:00:03Z").unwrap();
+        assert_eq!(stamp(t), "20260501-100003");
+        assert_eq!(parse_time("2026-05-01T10:00:03.123+00:00"), Some(t));
+        assert_eq!(parse_time("garbage"), None);
+    }
+
+    #[test]
+    fn quantities() {
+        assert_eq!(cpu_millis("250m"), Some(250));
+        assert_eq!(cpu_millis("2"), Some(2000));
+        assert_eq!(cpu_millis("1.5"), Some(1500));
+        assert_eq!(mem_bytes("192Mi"), Some(192 << 20));
+        assert_eq!(mem_bytes("3920148Ki"), Some(3920148 << 10));
+        assert_eq!(mem_bytes("512M"), Some(512_000_000));
+        assert_eq!(mib(mem_bytes("4Gi").unwrap()), "4096Mi");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
+        assert_eq!(parse_duration("2m30s").unwrap().as_secs(), 150);
+        assert_eq!(parse_duration("45").unwrap().as_secs(), 45);
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn last_deployed_skips_failed_revisions() {
+        let h = parse_history(
+            r#"[{"revision":1,"status":"superseded"},{"revision":2,"status":"deployed"},{"revision":3,"status":"failed"}]"#,
+        )
+        .unwrap();
+        assert_eq!(last_deployed(&h), Some(2));
+        let failed_only = parse_history(r#"[{"revision":1,"status":"failed"}]"#).unwrap();
+        assert_eq!(last_deployed(&failed_only), None);
+    }
+}

@@ -1,0 +1,271 @@
+//! `cargo xtask smoke`: is the deployed release actually working? Each check says ✓ or ✗
+//! with the reason; any ✗ fails the command.
+//!
+//! 1. pods: every pod Running and Ready, with no restart;
+//! 2. the backend's `/health` and `/ready` through `kubectl port-forward` (kubectl picks a
+//!    free local port and prints it; the forward is stopped whatever happens);
+//! 3. the ingress, sending `Host: todo.local` itself so no hosts entry is needed: `/` is
+//!    HTML, `/api/health` answers 200;
+//! 4. end to end through the ingress: a throwaway user signs up, adds a task, asks the chat
+//!    to add another, sees both, and is deleted again (`--keep` keeps it) — `flow.rs`;
+//! 5. `helm test`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::cluster;
+use crate::ctx::Ctx;
+use crate::flow;
+use crate::http::{self, excerpt};
+use crate::kube;
+use crate::process::Background;
+use crate::report::Report;
+use crate::tools::Minikube;
+use crate::Exit;
+
+const HOST: &str = "todo.local";
+const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Keep the throwaway user and its tasks (for a look in the UI).
+    #[arg(long)]
+    pub keep: bool,
+    /// Where the ingress answers, `HOST[:PORT]` (default: `minikube ip`, port 80; with
+    /// `minikube tunnel` on macOS or Windows, 127.0.0.1).
+    #[arg(long, env = "XTASK_INGRESS_ADDR")]
+    pub ingress_addr: Option<String>,
+    /// How long `helm test` may take.
+    #[arg(long, default_value = "2m", value_parser = kube::parse_duration)]
+    pub helm_test_timeout: Duration,
+}
+
+struct Check {
+    name: &'static str,
+    result: Result<String>,
+    took: Duration,
+}
+
+impl Args {
+    pub fn run(self, ctx: &Ctx) -> Result<()> {
+        if ctx.global.dry_run {
+            println!("would run: {}", cluster::kubectl(ctx).get_pods_json(kube::SELECTOR).display());
+            println!(
+                "would run: {} &   (then GET /health and /ready on the forwarded port)",
+                cluster::kubectl(ctx).port_forward("svc/backend-service", 8000).display()
+            );
+            println!("would GET http://<minikube ip>/ and /api/health with Host: {HOST}, then the end-to-end journey");
+            println!("would run: {}", cluster::release(ctx).test(self.helm_test_timeout).display());
+            return Ok(());
+        }
+        let mut checks = Vec::new();
+        let mut timed = |name: &'static str, f: &mut dyn FnMut() -> Result<String>| {
+            let t = Instant::now();
+            let result = f();
+            let took = t.elapsed();
+            match &result {
+                Ok(detail) => ctx.say(format!("✓ {name}: {detail}")),
+                Err(e) => ctx.say(format!("✗ {name}: {}", crate::process::redact(&format!("{e:#}")))),
+            }
+            checks.push(Check { name, result, took });
+        };
+        timed("pods", &mut || pods_check(ctx));
+        timed("backend via port-forward", &mut || backend_check(ctx));
+        let addr = self.ingress_addr(ctx);
+        let mut ingress_ok = false;
+        timed("ingress /", &mut || {
+            let addr = addr.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            let r = get(addr, "/")?;
+            let html = r.header("content-type").is_some_and(|c| c.contains("text/html"))
+                || r.body.to_ascii_lowercase().contains("<html");
+            if r.status != 200 || !html {
+                bail!(
+                    "GET http://{addr}/ (Host: {HOST}) → HTTP {}, {}: {}",
+                    r.status,
+                    r.header("content-type").unwrap_or("no content-type"),
+                    excerpt(&r.body)
+                );
+            }
+            ingress_ok = true;
+            Ok(format!("HTML from http://{addr}/ (Host: {HOST})"))
+        });
+        timed("ingress /api/health", &mut || {
+            let addr = addr.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            let r = get(addr, "/api/health")?;
+            if r.status != 200 {
+                ingress_ok = false;
+                bail!("GET /api/health → HTTP {}: {}", r.status, excerpt(&r.body));
+            }
+            Ok("200".into())
+        });
+        timed("end to end", &mut || {
+            let addr = addr.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            if !ingress_ok {
+                bail!("skipped: the ingress checks above failed");
+            }
+            let j = flow::run(&format!("http://{addr}"), &format!("http://{HOST}"), Some(HOST), self.keep)?;
+            Ok(format!(
+                "signed up, added a task, chat added \"buy milk\", {} tasks listed, {}",
+                j.tasks_seen,
+                if self.keep {
+                    format!("user {} kept (--keep)", j.user_id)
+                } else {
+                    "user and data deleted".into()
+                }
+            ))
+        });
+        timed("helm test", &mut || {
+            let cmd = cluster::release(ctx).test(self.helm_test_timeout);
+            let out = ctx.run(&cmd)?;
+            if !out.success() {
+                bail!("{}", crate::ctx::failure_message(&cmd, &out));
+            }
+            let phase = out
+                .stdout
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Phase:"))
+                .map(str::trim)
+                .unwrap_or("done");
+            Ok(format!("test hooks {phase}"))
+        });
+
+        let mut report = Report::new();
+        for c in &checks {
+            report.task(
+                &format!("smoke: {}", c.name),
+                c.took,
+                if c.result.is_ok() { "ok" } else { "failed" },
+            );
+        }
+        let path = report.write(&ctx.target_dir().join("smoke"))?;
+        let failed: Vec<&str> = checks.iter().filter(|c| c.result.is_err()).map(|c| c.name).collect();
+        if ctx.global.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        ctx.say(format!(
+            "smoke: {} passed, {} failed (report: {})",
+            checks.len() - failed.len(),
+            failed.len(),
+            ctx.rel(&path).display()
+        ));
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            ctx.say(format!("failed: {}; `cargo xtask diagnose` collects the details", failed.join(", ")));
+            Err(Exit(1).into())
+        }
+    }
+
+    fn ingress_addr(&self, ctx: &Ctx) -> Result<String> {
+        if let Some(a) = &self.ingress_addr {
+            return Ok(a.clone());
+        }
+        let out = ctx.run_ok(
+            &Minikube {
+                tool: &ctx.tools.minikube,
+                profile: &ctx.global.profile,
+            }
+            .ip(),
+        )?;
+        let ip = out.stdout.trim().to_string();
+        if ip.is_empty() {
+            bail!("`minikube ip` printed nothing; is the profile running? (`cargo xtask up`)");
+        }
+        Ok(ip)
+    }
+}
+
+fn get(addr: &str, path: &str) -> Result<http::Response> {
+    http::request("GET", &format!("http://{addr}{path}"), &[("Host", HOST)], None, HTTP_TIMEOUT)
+}
+
+fn pods_check(ctx: &Ctx) -> Result<String> {
+    let pods = cluster::pods(ctx)?;
+    let live: Vec<&kube::Pod> = pods.iter().filter(|p| !p.terminating()).collect();
+    if live.is_empty() {
+        bail!("no pods with label {} in namespace {}: deploy first (`cargo xtask deploy`)", kube::SELECTOR, kube::NAMESPACE);
+    }
+    let mut wrong = Vec::new();
+    for p in &live {
+        if p.status.phase != "Running" || !p.ready() {
+            wrong.push(format!("pod {} is {} and {}", p.name(), p.status.phase, if p.ready() { "Ready" } else { "not Ready" }));
+        }
+        for c in p.status.container_statuses.iter().filter(|c| c.restart_count > 0) {
+            let why = c
+                .last_state
+                .terminated
+                .as_ref()
+                .map(|t| format!(" (last: {}, exit {})", t.reason.as_deref().unwrap_or("?"), t.exit_code))
+                .unwrap_or_default();
+            wrong.push(format!("pod {} container {} restarted {} time(s){why}", p.name(), c.name, c.restart_count));
+        }
+    }
+    if wrong.is_empty() {
+        Ok(format!("{} Running and Ready, 0 restarts", live.len()))
+    } else {
+        bail!("{}", wrong.join("; "))
+    }
+}
+
+/// Stops the port-forward however the check ends.
+struct Forward(Box<dyn Background>);
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+fn backend_check(ctx: &Ctx) -> Result<String> {
+    let cmd = cluster::kubectl(ctx).port_forward("svc/backend-service", 8000);
+    let mut pf = Forward(ctx.spawn(&cmd)?);
+    let port = forwarded_port(&mut *pf.0, Duration::from_secs(20))
+        .with_context(|| format!("`{}`", cmd.display()))?;
+    let mut seen = Vec::new();
+    for path in ["/health", "/ready"] {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        let r = http::request("GET", &url, &[], None, HTTP_TIMEOUT)?;
+        if r.status != 200 {
+            bail!("GET {path} through the port-forward → HTTP {}: {}", r.status, excerpt(&r.body));
+        }
+        seen.push(format!("{path} 200"));
+    }
+    pf.0.stop();
+    Ok(format!("{} (127.0.0.1:{port} → svc/backend-service:8000)", seen.join(", ")))
+}
+
+/// Waits for kubectl's `Forwarding from 127.0.0.1:<port> -> <remote>` line.
+fn forwarded_port(bg: &mut dyn Background, timeout: Duration) -> Result<u16> {
+    let t = Instant::now();
+    loop {
+        let out = bg.output();
+        if let Some(port) = parse_forwarding(&out) {
+            return Ok(port);
+        }
+        if !bg.alive() {
+            bail!("kubectl port-forward exited: {}", out.trim());
+        }
+        if t.elapsed() > timeout {
+            bail!("no `Forwarding from` line within {}s: {}", timeout.as_secs(), out.trim());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn parse_forwarding(output: &str) -> Option<u16> {
+    output.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("Forwarding from 127.0.0.1:")?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_the_port_kubectl_chose() {
+        let out = "Forwarding from 127.0.0.1:43567 -> 8000\nForwarding from [::1]:43567 -> 8000\n";
+        assert_eq!(super::parse_forwarding(out), Some(43567));
+        assert_eq!(super::parse_forwarding("error: unable to forward port"), None);
+    }
+}

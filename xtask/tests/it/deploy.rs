@@ -1,0 +1,301 @@
+use std::fs;
+
+use crate::cluster_fakes::{bundles, calls, cluster, count, first_install, report, upgrade, WATCH};
+use crate::harness::{snapshot, Fake, Run};
+
+fn deploy(f: &Fake, extra: &[&str]) -> Run {
+    let mut args = vec!["deploy", "--yes"];
+    args.extend_from_slice(extra);
+    f.xtask(&args)
+}
+
+#[test]
+fn a_clean_first_install_becomes_ready_over_several_polls() {
+    let f = cluster();
+    first_install(&f);
+    f.rule(
+        "kubectl",
+        WATCH,
+        0,
+        "progress-1.json,progress-1.json,progress-2.json,ready.json",
+    );
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("(Helm 4)"), "{r:?}");
+    assert!(
+        r.stderr.contains("waiting: deployment todo-app-frontend: 0/2 ready"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("deployment todo-app-backend: 1/2 ready"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("✓ todo-app revision 1 deployed: 6 pods Ready"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("http://todo.local"), "{r:?}");
+    assert_eq!(count(&f, "docker build"), 3);
+    assert_eq!(count(&f, "kubectl --context minikube -n todo-app get deployments"), 4);
+    // No rollback, no uninstall, no bundle on success.
+    assert_eq!(count(&f, "helm rollback") + count(&f, "helm uninstall"), 0);
+    assert!(bundles(&f).is_empty());
+
+    // The secrets went through stdin, never the command line, and were generated 0600.
+    let stdin = fs::read_to_string(f.scenario().join("helm.stdin")).unwrap();
+    let values: serde_json::Value = serde_json::from_str(&stdin).unwrap();
+    let secret = values["secrets"]["betterAuthSecret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 64);
+    assert!(values["secrets"]["postgresPassword"].is_string());
+    let log = calls(&f);
+    assert!(!log.contains(&secret) && !r.stderr.contains(&secret) && !r.stdout.contains(&secret));
+    let env = f.root.join(".data/secrets.env");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(fs::metadata(&env).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let rep = report(&f);
+    let gates = rep["gates"].as_array().unwrap();
+    assert_eq!(gates[0]["id"], "SC-001");
+    assert_eq!(gates[0]["pass"], true);
+    let sc002: Vec<_> = gates.iter().filter(|g| g["id"] == "SC-002").collect();
+    assert_eq!(sc002.len(), 6, "{gates:?}");
+    assert!(sc002.iter().all(|g| g["value"] == 2.0 && g["pass"] == true));
+    let tasks: Vec<&str> = rep["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for t in ["doctor", "up (already running)", "build", "helm upgrade", "readiness watch", "deploy"] {
+        assert!(tasks.contains(&t), "{tasks:?}");
+    }
+    let cluster_calls: String = log
+        .lines()
+        .filter(|l| !l.starts_with("docker image inspect") && !l.contains(" version"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    snapshot("deploy-first-install-calls", &cluster_calls);
+}
+
+#[test]
+fn a_second_deploy_with_no_change_builds_nothing_and_passes_the_same_tags() {
+    let f = cluster();
+    f.rule("docker", "image inspect*", 0, "-|1,-|1,-|1,inspect.txt")
+        .rule_err("helm", "history todo-app*", 0, "-|1,helm-history.json", "helm-history-notfound.stderr")
+        .rule("helm", "upgrade --install*", 0, "helm-install.txt,helm-upgrade.txt")
+        .rule("kubectl", WATCH, 0, "ready.json");
+    let first = deploy(&f, &[]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(count(&f, "docker build"), 3);
+    let second = deploy(&f, &[]);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(count(&f, "docker build"), 3, "nothing rebuilt");
+    assert!(second.stderr.contains("cached"), "{second:?}");
+    assert!(second.stderr.contains("revision 2 deployed"), "{second:?}");
+    let upgrades: Vec<String> = f
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("helm upgrade"))
+        .collect();
+    assert_eq!(upgrades.len(), 2);
+    assert_eq!(
+        upgrades[0], upgrades[1],
+        "the same content tags, so Helm leaves the Deployments (and pods) alone"
+    );
+    assert!(upgrades[0].contains("--set images.backend.tag="), "{upgrades:?}");
+    assert!(!upgrades[0].contains("--wait") && !upgrades[0].contains("--atomic"));
+}
+
+#[test]
+fn helm_3_and_helm_4_run_the_same_commands() {
+    let run = |version: &str| {
+        let f = cluster();
+        f.fixture(version);
+        // Replace the healthy machine's `helm version` answer.
+        let rules = f.scenario().join("helm.rules");
+        let text = fs::read_to_string(&rules).unwrap().replace("helm4-version.txt", version);
+        fs::write(&rules, text).unwrap();
+        upgrade(&f);
+        f.rule("kubectl", WATCH, 0, "ready.json");
+        let r = deploy(&f, &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        let helm: Vec<String> = f.calls().into_iter().filter(|c| c.starts_with("helm ")).collect();
+        (r, helm)
+    };
+    let (r3, helm3) = run("helm3-version.txt");
+    let (r4, helm4) = run("helm4-version.txt");
+    assert!(r3.stderr.contains("helm 3.17.3 (Helm 3)"), "{r3:?}");
+    assert!(r4.stderr.contains("helm 4.1.4 (Helm 4)"), "{r4:?}");
+    assert_eq!(helm3, helm4);
+}
+
+#[test]
+fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
+    let f = cluster();
+    f.rule("docker", "image inspect*", 0, "inspect.txt")
+        .rule("helm", "history todo-app*", 0, "helm-history.json")
+        .rule_err("helm", "upgrade --install*", 1, "-", "helm-upgrade-failed.stderr");
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("✗ deploy failed: helm upgrade failed"), "{r:?}");
+    assert!(
+        r.stderr.contains("secrets.betterAuthSecret: String length must be greater than or equal to 32"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("rolled back to revision 1"), "{r:?}");
+    let log = f.calls();
+    let events = log.iter().position(|c| c.contains("get events")).unwrap();
+    let rollback = log
+        .iter()
+        .position(|c| c == "helm rollback todo-app 1 --kube-context minikube --namespace todo-app")
+        .unwrap_or_else(|| panic!("{log:?}"));
+    assert!(events < rollback, "the bundle is written before the rollback: {log:?}");
+    let b = bundles(&f);
+    assert_eq!(b.len(), 1);
+    for file in ["summary.txt", "events.json", "helm-history.json", "doctor.json", "report.json"] {
+        assert!(b[0].join(file).is_file(), "{file} missing from {}", b[0].display());
+    }
+}
+
+/// A failing rollout on a first install: diagnosed, bundled, then uninstalled.
+fn failing(scenario: &str, extra: &[&str]) -> (Fake, Run) {
+    let f = cluster();
+    first_install(&f);
+    f.rule("kubectl", WATCH, 0, scenario)
+        .rule("kubectl", "*get pods -l app=todo-chatbot -o json", 0, scenario);
+    let r = deploy(&f, extra);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("✗ deploy failed"), "{r:?}");
+    assert!(r.stderr.contains("diagnose bundle: target/xtask/diagnose-"), "{r:?}");
+    (f, r)
+}
+
+fn uninstalled(f: &Fake, r: &Run) {
+    assert_eq!(count(f, "helm uninstall todo-app --kube-context minikube --namespace todo-app"), 1);
+    assert!(r.stderr.contains("first install failed: release todo-app uninstalled"), "{r:?}");
+}
+
+#[test]
+fn crash_loop_shows_the_last_log_lines() {
+    let (f, r) = failing("crashloop.json", &[]);
+    assert!(
+        r.stderr.contains("pod todo-app-backend-5b8f7d9c6-h3j9m container backend is crashing (CrashLoopBackOff, exit code 1, 4 restarts)"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("mcp_service_token: Field required"), "{r:?}");
+    assert!(
+        f.calls().iter().any(|c| c.contains("logs todo-app-backend-5b8f7d9c6-h3j9m -c backend --tail=20 --previous")),
+        "{:?}",
+        f.calls()
+    );
+    uninstalled(&f, &r);
+    let b = bundles(&f);
+    let summary = fs::read_to_string(b[0].join("summary.txt")).unwrap();
+    assert!(summary.contains("CrashLoopBackOff"), "{summary}");
+    assert!(b[0].join("describe-todo-app-backend-5b8f7d9c6-h3j9m.txt").is_file());
+    assert!(b[0].join("logs-todo-app-backend-5b8f7d9c6-h3j9m-backend-previous.txt").is_file());
+}
+
+#[test]
+fn a_missing_image_names_the_image_and_the_fix() {
+    let (f, r) = failing("image-missing.json", &[]);
+    assert!(
+        r.stderr.contains("image todo-frontend:3f9a1c2b7d4e is not in the cluster's daemon (ErrImageNeverPull)"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("fix: `cargo xtask build --target minikube frontend`"), "{r:?}");
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn unschedulable_shows_requests_and_allocatable() {
+    let (f, r) = failing("unschedulable.json", &["--settle", "1s"]);
+    assert!(r.stderr.contains("cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu."), "{r:?}");
+    assert!(r.stderr.contains("the pod asks: cpu 100m, memory 192Mi"), "{r:?}");
+    assert!(r.stderr.contains("node minikube allocatable: cpu 2000m, memory 3916Mi"), "{r:?}");
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn a_failing_readiness_probe_shows_its_events_at_the_timeout() {
+    let (f, r) = failing("not-ready.json", &["--timeout", "1s"]);
+    assert!(r.stderr.contains("not every pod was Ready within 1s"), "{r:?}");
+    assert!(r.stderr.contains("runs but is not Ready; its probe events:"), "{r:?}");
+    assert!(
+        r.stderr.contains("Readiness probe failed: HTTP probe failed with statuscode: 503 (x7)"),
+        "{r:?}"
+    );
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn a_failed_migration_shows_its_log() {
+    let (f, r) = failing("init-failed.json", &[]);
+    assert!(r.stderr.contains("init container migrate of pod todo-app-backend-5b8f7d9c6-h3j9m failed"), "{r:?}");
+    assert!(r.stderr.contains("password authentication failed for user \"todo\""), "{r:?}");
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn oom_killed_names_the_limit() {
+    let (f, r) = failing("oom.json", &[]);
+    assert!(r.stderr.contains("killed for running out of memory (OOMKilled, exit code 137); its memory limit is 512Mi"), "{r:?}");
+    assert!(r.stderr.contains("raise resources.backend.limits.memory"), "{r:?}");
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn a_watch_timeout_fails_and_cleans_up() {
+    let (f, r) = failing("progress-1.json", &["--timeout", "1s"]);
+    assert!(r.stderr.contains("not every pod was Ready within 1s (deployment todo-app-frontend: 0/2 ready"), "{r:?}");
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn keep_failed_leaves_the_release_for_inspection() {
+    let (f, r) = failing("crashloop.json", &["--keep-failed"]);
+    assert_eq!(count(&f, "helm uninstall") + count(&f, "helm rollback"), 0);
+    assert!(r.stderr.contains("left in place (--keep-failed)"), "{r:?}");
+}
+
+#[test]
+fn a_slow_cold_start_fails_the_sc002_gate_unless_no_gates() {
+    let f = cluster();
+    upgrade(&f);
+    f.rule("kubectl", WATCH, 0, "ready-slow.json");
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("✗ SC-002 cold start todo-app-mcp-6d5c4b3a2-z9y8x (started → Ready): 5 s"), "{r:?}");
+    assert!(r.stderr.contains("1 gate(s) over budget"), "{r:?}");
+    let r = deploy(&f, &["--no-gates"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(report(&f)["gates"].as_array().unwrap().iter().filter(|g| g["pass"] == false).count(), 1);
+}
+
+#[test]
+fn the_doctor_stops_a_deploy_with_its_id_and_exit_code() {
+    let mut f = cluster();
+    f.missing("helm");
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 45, "{r:?}");
+    assert!(r.stderr.contains("[TOOL_HELM_MISSING]"), "{r:?}");
+    assert_eq!(count(&f, "docker build") + count(&f, "minikube -p minikube start"), 0);
+}
+
+#[test]
+fn dry_run_prints_the_plan_with_secrets_redacted() {
+    let mut f = cluster();
+    let secret = "env-secret-that-must-never-show-0123456789";
+    f.set_env("BETTER_AUTH_SECRET", secret);
+    f.rule("docker", "image inspect*", 1, "-")
+        .rule_err("helm", "history todo-app*", 1, "-", "helm-history-notfound.stderr");
+    let r = deploy(&f, &["--dry-run"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
+    assert!(!f.root.join(".data/secrets.env").exists(), "a dry run writes nothing");
+    assert!(r.stderr.contains("would generate .data/secrets.env"), "{r:?}");
+    assert_eq!(count(&f, "docker build") + count(&f, "helm upgrade"), 0);
+    assert!(!f.root.join("target/xtask/report.json").exists());
+    let plan = r.stdout.replace(&f.root.display().to_string(), "<repo>");
+    snapshot("deploy-dry-run", &plan);
+}
