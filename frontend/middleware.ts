@@ -6,10 +6,11 @@ const SESSION_COOKIES = ["better-auth.session_token", "__Secure-better-auth.sess
 
 export function middleware(request: NextRequest): NextResponse {
   if (SESSION_COOKIES.some((name) => request.cookies.has(name))) return NextResponse.next();
-  const signIn = new URL("/sign-in", request.url);
   const next = request.nextUrl.pathname + request.nextUrl.search;
-  if (next !== "/") signIn.searchParams.set("next", next);
-  return NextResponse.redirect(signIn);
+  const location = next === "/" ? "/sign-in" : `/sign-in?next=${encodeURIComponent(next)}`;
+  // A relative Location: behind the ingress or a port-forward the server does not know the
+  // address the browser used (it would otherwise answer with its own `localhost` URL).
+  return new NextResponse(null, { status: 307, headers: { location } });
 }
 
 export const config = { matcher: ["/", "/tasks/:path*", "/chat/:path*", "/account/:path*"] };

@@ -23,6 +23,13 @@ function formatWhen(iso: string): string {
     : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+/** The arguments worth showing: `user_id` is always the signed-in user, set by the backend. */
+function shownArguments(args: Record<string, unknown>): Record<string, unknown> {
+  const rest = { ...args };
+  delete rest.user_id;
+  return rest;
+}
+
 function compactJson(value: unknown): string {
   if (value === undefined || value === null) return "";
   const text = typeof value === "string" ? value : JSON.stringify(value);
@@ -234,7 +241,7 @@ function ToolCalls({ calls }: { calls: ToolCall[] }) {
         {calls.map((call, index) => (
           <li key={index} data-testid="tool-call" data-tool-name={call.name}>
             <code>
-              {call.name}({compactJson(call.arguments)})
+              {call.name}({compactJson(shownArguments(call.arguments ?? {}))})
             </code>
             {call.result !== undefined && call.result !== null && (
               <>
