@@ -90,8 +90,11 @@ def main() -> None:
                 live = start_process(command, extra, env, workdir)
                 times.append(live.startup_seconds)
                 live.stop()
-            print(f"{command}: start -> /health 200: " + ", ".join(f"{t:.2f} s" for t in times)
-                  + f" (median {statistics.median(times):.2f} s)")
+            print(
+                f"{command}: start -> /health 200: "
+                + ", ".join(f"{t:.2f} s" for t in times)
+                + f" (median {statistics.median(times):.2f} s)"
+            )
 
         user = f"bench-{uuid.uuid4().hex[:8]}"
         backend = start_process("todo-backend", ["serve"], env, workdir)

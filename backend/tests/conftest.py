@@ -10,7 +10,6 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
-
 from support import (
     MCP_TOKEN,
     JwksServer,
@@ -21,6 +20,7 @@ from support import (
     new_key,
     start_process,
 )
+
 from todo_backend.api import create_app
 from todo_backend.db import normalize_database_url
 from todo_backend.migrate import upgrade_to_head
@@ -94,9 +94,7 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def mcp_server(database_url: str, log_dir: Path) -> Iterator[LiveProcess]:
-    live = start_process(
-        "todo-mcp", [], base_env(DATABASE_URL=database_url, MCP_SERVICE_TOKEN=MCP_TOKEN), log_dir
-    )
+    live = start_process("todo-mcp", [], base_env(DATABASE_URL=database_url, MCP_SERVICE_TOKEN=MCP_TOKEN), log_dir)
     yield live
     live.stop()
 

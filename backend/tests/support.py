@@ -9,10 +9,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import jwt
@@ -39,7 +40,9 @@ class SigningKey:
     def public_jwk(self) -> dict[str, Any]:
         algorithm = jwt.get_algorithm_by_name(self.alg)
         jwk = algorithm.to_jwk(self.private.public_key(), as_dict=True)
-        return {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
+        jwk = {**jwk, "kid": self.kid, "use": "sig"}
+        # better-auth's Ed25519 keys come without "alg"; the verifier must infer it from the key.
+        return jwk if self.alg == "EdDSA" else {**jwk, "alg": self.alg}
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self.private, algorithm=self.alg, headers={"kid": self.kid})
@@ -179,7 +182,9 @@ class LiveProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def start_process(command: str, args: list[str], env: dict[str, str], log_dir: Path, timeout: float = 30) -> LiveProcess:
+def start_process(
+    command: str, args: list[str], env: dict[str, str], log_dir: Path, timeout: float = 30
+) -> LiveProcess:
     port = free_port()
     log_path = log_dir / f"{command}-{port}.log"
     started = time.perf_counter()

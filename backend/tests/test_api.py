@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from support import claims_for, new_key
 
 
@@ -22,7 +21,9 @@ def test_health_needs_no_auth_and_ready_reports_head(api):
 
 
 def test_task_lifecycle(api, user):
-    created = api.post(tasks_url(user.id), json={"title": "  Buy groceries  ", "description": "milk"}, headers=user.headers)
+    created = api.post(
+        tasks_url(user.id), json={"title": "  Buy groceries  ", "description": "milk"}, headers=user.headers
+    )
     assert created.status_code == 201, created.text
     task = created.json()
     assert task["title"] == "Buy groceries"
@@ -34,7 +35,9 @@ def test_task_lifecycle(api, user):
     got = api.get(tasks_url(user.id, f"/{task['id']}"), headers=user.headers)
     assert got.status_code == 200 and got.json() == task
 
-    updated = api.put(tasks_url(user.id, f"/{task['id']}"), json={"title": "Buy food", "completed": True}, headers=user.headers)
+    updated = api.put(
+        tasks_url(user.id, f"/{task['id']}"), json={"title": "Buy food", "completed": True}, headers=user.headers
+    )
     assert updated.status_code == 200
     assert updated.json()["title"] == "Buy food" and updated.json()["completed"] is True
     assert updated.json()["description"] == "milk"

@@ -11,10 +11,10 @@ import sys
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-
 from conftest import make_settings
+from fastapi.testclient import TestClient
 from support import ScriptedOpenAI, free_port
+
 from todo_backend.api import create_app
 
 pytest.importorskip("agents", reason="the `agent` extra is not installed")
@@ -54,7 +54,10 @@ def test_model_cannot_reach_another_users_data(api, database_url, jwks, mcp_serv
     model = ScriptedOpenAI(
         steps(
             {"content": None, "tool_calls": [tool_call("c1", "list_tasks", {"user_id": victim.id, "status": "all"})]},
-            {"content": None, "tool_calls": [tool_call("c2", "delete_task", {"user_id": victim.id, "task_id": theirs["id"]})]},
+            {
+                "content": None,
+                "tool_calls": [tool_call("c2", "delete_task", {"user_id": victim.id, "task_id": theirs["id"]})],
+            },
             {"content": None, "tool_calls": [tool_call("c3", "add_task", {"user_id": victim.id, "title": "planted"})]},
             {"content": None, "tool_calls": [tool_call("c4", "complete_task", {"task_id": mine["id"]})]},
             {"content": "All done."},
@@ -93,7 +96,9 @@ def test_history_reaches_the_model(database_url, jwks, mcp_server, api, user):
     model = ScriptedOpenAI(lambda request: {"content": f"turn {len(model.requests)}"})
     try:
         with llm_client(database_url, jwks, mcp_server, model.base_url) as client:
-            first = client.post(f"/api/{user.id}/chat", json={"message": "remember the word kiwi"}, headers=user.headers).json()
+            first = client.post(
+                f"/api/{user.id}/chat", json={"message": "remember the word kiwi"}, headers=user.headers
+            ).json()
             second = client.post(
                 f"/api/{user.id}/chat",
                 json={"conversation_id": first["conversation_id"], "message": "what was the word?"},

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-from fastapi.testclient import TestClient
-
 from conftest import make_settings
+from fastapi.testclient import TestClient
 from support import base_env, free_port, start_process
+
 from todo_backend.api import create_app
 
 SEED = [("Buy groceries", False), ("Team meeting", False), ("Pay bills", True)]
@@ -38,36 +38,80 @@ ROWS = [
     Row("Show me all my tasks", [("list_tasks", {"status": "all"})], reply_contains="Team meeting"),
     Row("What's pending?", [("list_tasks", {"status": "pending"})], reply_contains="Buy groceries"),
     Row("What have I completed?", [("list_tasks", {"status": "completed"})], reply_contains="Pay bills"),
-    Row("Mark task {A} as complete", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
-    Row("Delete the meeting task", [("list_tasks", {}), ("delete_task", {"task_id": "B"})], replaced("Team meeting", None)),
-    Row("Change task {A} to 'Call mom tonight'", [("update_task", {"task_id": "A", "title": "Call mom tonight"})],
-        replaced("Buy groceries", ("Call mom tonight", False))),
+    Row(
+        "Mark task {A} as complete",
+        [("complete_task", {"task_id": "A"})],
+        replaced("Buy groceries", ("Buy groceries", True)),
+    ),
+    Row(
+        "Delete the meeting task",
+        [("list_tasks", {}), ("delete_task", {"task_id": "B"})],
+        replaced("Team meeting", None),
+    ),
+    Row(
+        "Change task {A} to 'Call mom tonight'",
+        [("update_task", {"task_id": "A", "title": "Call mom tonight"})],
+        replaced("Buy groceries", ("Call mom tonight", False)),
+    ),
     # Other phrasings that act.
     Row("please add 'Walk the dog'.", [("add_task", {"title": "Walk the dog"})], S0 | {("Walk the dog", False)}),
-    Row("Remind me to water the plants!", [("add_task", {"title": "water the plants"})], S0 | {("water the plants", False)}),
+    Row(
+        "Remind me to water the plants!",
+        [("add_task", {"title": "water the plants"})],
+        S0 | {("water the plants", False)},
+    ),
     Row("new task: renew passport", [("add_task", {"title": "renew passport"})], S0 | {("renew passport", False)}),
     Row("TODO: book flights", [("add_task", {"title": "book flights"})], S0 | {("book flights", False)}),
-    Row("Could you create a todo called Email Bob?", [("add_task", {"title": "Email Bob"})], S0 | {("Email Bob", False)}),
-    Row("add a task to buy eggs with description free range", [("add_task", {"title": "buy eggs", "description": "free range"})],
-        S0 | {("buy eggs", False)}, descriptions={"buy eggs": "free range"}),
+    Row(
+        "Could you create a todo called Email Bob?", [("add_task", {"title": "Email Bob"})], S0 | {("Email Bob", False)}
+    ),
+    Row(
+        "add a task to buy eggs with description free range",
+        [("add_task", {"title": "buy eggs", "description": "free range"})],
+        S0 | {("buy eggs", False)},
+        descriptions={"buy eggs": "free range"},
+    ),
     Row("list my tasks", [("list_tasks", {"status": "all"})]),
     Row("What is left?", [("list_tasks", {"status": "pending"})]),
     Row("which tasks are done?", [("list_tasks", {"status": "completed"})]),
     Row("SHOW ME ALL MY TASKS!!!", [("list_tasks", {"status": "all"})]),
     Row("my todo list", [("list_tasks", {"status": "all"})]),
-    Row("complete task #{A}", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
-    Row("Finish task {A} please", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
-    Row("I finished task {A}", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
+    Row(
+        "complete task #{A}", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))
+    ),
+    Row(
+        "Finish task {A} please",
+        [("complete_task", {"task_id": "A"})],
+        replaced("Buy groceries", ("Buy groceries", True)),
+    ),
+    Row(
+        "I finished task {A}", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))
+    ),
     Row("task {A} is done", [("complete_task", {"task_id": "A"})], replaced("Buy groceries", ("Buy groceries", True))),
-    Row("mark the groceries task as done", [("list_tasks", {}), ("complete_task", {"task_id": "A"})],
-        replaced("Buy groceries", ("Buy groceries", True))),
+    Row(
+        "mark the groceries task as done",
+        [("list_tasks", {}), ("complete_task", {"task_id": "A"})],
+        replaced("Buy groceries", ("Buy groceries", True)),
+    ),
     Row("remove task #{B}", [("delete_task", {"task_id": "B"})], replaced("Team meeting", None)),
-    Row("get rid of the 'pay bills' task", [("list_tasks", {}), ("delete_task", {"task_id": "C"})], replaced("Pay bills", None)),
-    Row('Delete "TEAM MEETING"', [("list_tasks", {}), ("delete_task", {"task_id": "B"})], replaced("Team meeting", None)),
-    Row("rename task {B} to Standup", [("update_task", {"task_id": "B", "title": "Standup"})],
-        replaced("Team meeting", ("Standup", False))),
-    Row("update task {A} description to organic only", [("update_task", {"task_id": "A", "description": "organic only"})],
-        descriptions={"Buy groceries": "organic only"}),
+    Row(
+        "get rid of the 'pay bills' task",
+        [("list_tasks", {}), ("delete_task", {"task_id": "C"})],
+        replaced("Pay bills", None),
+    ),
+    Row(
+        'Delete "TEAM MEETING"', [("list_tasks", {}), ("delete_task", {"task_id": "B"})], replaced("Team meeting", None)
+    ),
+    Row(
+        "rename task {B} to Standup",
+        [("update_task", {"task_id": "B", "title": "Standup"})],
+        replaced("Team meeting", ("Standup", False)),
+    ),
+    Row(
+        "update task {A} description to organic only",
+        [("update_task", {"task_id": "A", "description": "organic only"})],
+        descriptions={"Buy groceries": "organic only"},
+    ),
     Row("Mark task {C} as complete", [("complete_task", {"task_id": "C"})]),  # already done: stays done
     Row("Mark task 2147483000 as complete", [("complete_task", {"task_id": 2147483000})], reply_contains="not found"),
     Row("delete the dentist task", [("list_tasks", {})], reply_contains="couldn't find"),
@@ -86,7 +130,7 @@ ROWS = [
 
 def seed(api, user) -> dict[str, int]:
     ids = {}
-    for key, (title, done) in zip("ABC", SEED):
+    for key, (title, done) in zip("ABC", SEED, strict=True):
         task = api.post(f"/api/{user.id}/tasks", json={"title": title}, headers=user.headers).json()
         if done:
             api.patch(f"/api/{user.id}/tasks/{task['id']}/complete", headers=user.headers)
@@ -108,10 +152,13 @@ def test_phrasing_table(api, user, row: Row):
     assert body["response"].strip()
     got = [(c["name"], c["arguments"]) for c in body["tool_calls"]]
     assert [name for name, _ in got] == [name for name, _ in row.calls], (message, body)
-    for (name, arguments), (_, expected) in zip(got, row.calls):
+    for (_, arguments), (_, expected) in zip(got, row.calls, strict=True):
         assert arguments["user_id"] == user.id
         for key, value in expected.items():
-            assert arguments[key] == (ids[value] if isinstance(value, str) and value in ids else value), (message, arguments)
+            assert arguments[key] == (ids[value] if isinstance(value, str) and value in ids else value), (
+                message,
+                arguments,
+            )
     for call in body["tool_calls"]:
         assert "result" in call
     tasks = state(api, user)
@@ -165,7 +212,9 @@ def test_history_persists_across_requests_and_conversations(api, user):
 def test_mcp_outage_is_503_and_keeps_the_message(database_url, jwks, user):
     settings = make_settings(database_url, jwks, f"http://127.0.0.1:{free_port()}/mcp", mcp_timeout_seconds=3)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        response = client.post(f"/api/{user.id}/chat", json={"message": "Add a task to test outages"}, headers=user.headers)
+        response = client.post(
+            f"/api/{user.id}/chat", json={"message": "Add a task to test outages"}, headers=user.headers
+        )
         assert response.status_code == 503, response.text
         assert "unavailable" in response.json()["detail"]
         cid = response.json()["conversation_id"]

@@ -13,7 +13,6 @@ import httpx2
 import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-
 from support import MCP_TOKEN
 
 TOOLS = {
@@ -49,7 +48,9 @@ def test_tools_are_exactly_the_contract(mcp_server):
         return (await client.list_tools()).tools
 
     tools = run_with_client(f"{mcp_server.url}/mcp", body)
-    assert {t.name: (set(t.input_schema["properties"]), set(t.input_schema.get("required", []))) for t in tools} == TOOLS
+    assert {
+        t.name: (set(t.input_schema["properties"]), set(t.input_schema.get("required", []))) for t in tools
+    } == TOOLS
     status = next(t for t in tools if t.name == "list_tasks").input_schema["properties"]["status"]
     assert status["enum"] == ["all", "pending", "completed"] and status["default"] == "all"
 
@@ -75,7 +76,9 @@ def test_each_tool_and_its_result_shape(mcp_server, user):
         assert [t["id"] for t in (await call(client, "list_tasks", user_id=uid, status="pending"))[1]] == [
             second["task_id"]
         ]
-        err, updated = await call(client, "update_task", user_id=uid, task_id=second["task_id"], title="Call mom tonight")
+        err, updated = await call(
+            client, "update_task", user_id=uid, task_id=second["task_id"], title="Call mom tonight"
+        )
         assert not err and updated == {"task_id": second["task_id"], "status": "updated", "title": "Call mom tonight"}
         err, deleted = await call(client, "delete_task", user_id=uid, task_id=added["task_id"])
         assert not err and deleted == {"task_id": added["task_id"], "status": "deleted", "title": "Buy milk"}

@@ -8,14 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import BACKENDS, fresh_database_url, make_settings, needs_pg
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
-
-from conftest import BACKENDS, fresh_database_url, make_settings, needs_pg
 from support import BIN, base_env, free_port
+
 from todo_backend.api import create_app
-from todo_backend.migrate import head_revision
-from todo_backend.migrate import FOREIGN_TABLES
+from todo_backend.migrate import FOREIGN_TABLES, head_revision
 from todo_backend.models import Base
 
 OUR_TABLES = {"tasks", "conversations", "messages", "alembic_version"}

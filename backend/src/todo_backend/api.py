@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pydantic_core
-from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -155,8 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # 422 naming the field; the offending input is not echoed back (it may be huge).
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
         return JSONResponse({"detail": errors}, status_code=422)
 
@@ -202,12 +201,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> Response:
         # Serialized straight from the rows (the rows already have TaskOut's shape): re-validating
         # 1,000 tasks through the response model would double the cost of this, the hottest route.
-        rows = tasks.list_task_rows(session, user, status_filter)
+        rows = tasks.list_tasks(session, user, status_filter)
         return Response(pydantic_core.to_json(rows), media_type="application/json")
 
-    @app.post(
-        "/api/{user_id}/tasks", response_model=TaskOut, status_code=201, responses=ERRORS, tags=["tasks"]
-    )
+    @app.post("/api/{user_id}/tasks", response_model=TaskOut, status_code=201, responses=ERRORS, tags=["tasks"])
     def create_task(user: User, session: DbSession, body: TaskCreate) -> dict[str, Any]:
         return tasks.task_dict(tasks.create_task(session, user, body.title, body.description))
 
@@ -232,9 +229,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise not_found(exc) from exc
         return tasks.task_dict(task)
 
-    @app.delete(
-        "/api/{user_id}/tasks/{task_id}", status_code=204, responses={**ERRORS, **NOT_FOUND}, tags=["tasks"]
-    )
+    @app.delete("/api/{user_id}/tasks/{task_id}", status_code=204, responses={**ERRORS, **NOT_FOUND}, tags=["tasks"])
     def delete_task(user: User, session: DbSession, task_id: TaskIdPath) -> Response:
         try:
             tasks.delete_task(session, user, task_id)
@@ -274,9 +269,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return {"conversation_id": result.conversation_id, "response": result.response, "tool_calls": result.tool_calls}
 
-    @app.get(
-        "/api/{user_id}/conversations", response_model=list[ConversationOut], responses=ERRORS, tags=["chat"]
-    )
+    @app.get("/api/{user_id}/conversations", response_model=list[ConversationOut], responses=ERRORS, tags=["chat"])
     def list_conversations(user: User, session: DbSession) -> list[dict[str, Any]]:
         return [
             {"id": c.id, "created_at": tasks.as_utc(c.created_at), "updated_at": tasks.as_utc(c.updated_at)}

@@ -42,8 +42,7 @@ def _begin_turn(db: Database, user_id: str, conversation_id: int | None, message
         else:
             conversation = tasks.get_conversation(session, user_id, conversation_id)
             history = [
-                {"role": m.role, "content": m.content}
-                for m in tasks.list_messages(session, user_id, conversation.id)
+                {"role": m.role, "content": m.content} for m in tasks.list_messages(session, user_id, conversation.id)
             ]
         tasks.add_message(session, user_id, conversation, "user", message)
         return conversation.id, history

@@ -62,9 +62,7 @@ class UserMcpSession:
             listing = await self.client.list_tools()
         except Exception as exc:
             raise McpUnavailable(f"listing MCP tools failed: {type(exc).__name__}") from exc
-        return [
-            ToolSpec(t.name, t.description or "", model_schema(dict(t.input_schema))) for t in listing.tools
-        ]
+        return [ToolSpec(t.name, t.description or "", model_schema(dict(t.input_schema))) for t in listing.tools]
 
     async def call(self, name: str, arguments: dict[str, Any] | None = None) -> ToolCall:
         sent = {k: v for k, v in (arguments or {}).items() if k != "user_id"}

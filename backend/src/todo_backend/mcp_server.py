@@ -52,9 +52,7 @@ TaskId = Annotated[int, Field(ge=1, le=2_147_483_647, description="The task's id
 def _result(payload: Any) -> CallToolResult:
     # One JSON text block in the contract's shape (the SDK would split a list into many blocks).
     structured = payload if isinstance(payload, dict) else {"result": payload}
-    return CallToolResult(
-        content=[TextContent(type="text", text=json.dumps(payload))], structured_content=structured
-    )
+    return CallToolResult(content=[TextContent(type="text", text=json.dumps(payload))], structured_content=structured)
 
 
 def build_server(db: Database) -> MCPServer:
@@ -92,7 +90,7 @@ def build_server(db: Database) -> MCPServer:
         def run(session):  # type: ignore[no-untyped-def]
             return [
                 {"id": t["id"], "title": t["title"], "completed": t["completed"]}
-                for t in tasks.list_task_rows(session, user_id, status)
+                for t in tasks.list_tasks(session, user_id, status)
             ]
 
         return _result(await in_thread(run))

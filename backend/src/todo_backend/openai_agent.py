@@ -36,9 +36,7 @@ def _import_sdk() -> Any:
     return agents, openai
 
 
-async def run_openai_agent(
-    settings: Settings, mcp: UserMcpSession, history: list[dict[str, str]], message: str
-) -> str:
+async def run_openai_agent(settings: Settings, mcp: UserMcpSession, history: list[dict[str, str]], message: str) -> str:
     agents, openai = _import_sdk()
     agents.set_tracing_disabled(not settings.openai_tracing)
 

@@ -31,9 +31,7 @@ _LEADING = re.compile(
 )
 _TRAILING = re.compile(r"(?:[\s,]*\b(?:please|pls|plz|thanks|thank you|for me|now)\b)+\s*$", _F)
 _NOUN = r"(?:task|todo|to-do|to do|item|reminder)"
-_REF = (
-    r"(?:(?:the\s+)?(?:task|todo|to-do|item)\s*(?:number\s*|no\.?\s*|#\s*)?|#\s*|number\s+)(\d{1,10})"
-)
+_REF = r"(?:(?:the\s+)?(?:task|todo|to-do|item)\s*(?:number\s*|no\.?\s*|#\s*)?|#\s*|number\s+)(\d{1,10})"
 _DONE = r"(?:complete|completed|done|finished|finish)"
 _QUOTED = re.compile(r"""^\s*["'“”‘’`](.+)["'“”‘’`]\s*$""")
 
@@ -51,13 +49,15 @@ UPDATE_BY_TITLE = re.compile(
 COMPLETE_BY_ID = [
     re.compile(rf"^(?:mark|set|flag|check|tick)\s+(?:off\s+)?{_REF}\s+(?:off\s+)?(?:as\s+)?(?:being\s+)?{_DONE}?$", _F),
     re.compile(rf"^(?:complete|finish|close|check off|tick off|cross off|do)\s+{_REF}$", _F),
-    re.compile(rf"^(?:i\s+)?(?:(?:have|'ve)\s+)?(?:just\s+)?(?:finished|completed|done with|did|am done with)\s+{_REF}$", _F),
+    re.compile(
+        rf"^(?:i\s+)?(?:(?:have|'ve)\s+)?(?:just\s+)?(?:finished|completed|done with|did|am done with)\s+{_REF}$", _F
+    ),
     re.compile(rf"^(?:i'm|i am)\s+done\s+with\s+{_REF}$", _F),
     re.compile(rf"^{_REF}\s+(?:is\s+)?(?:now\s+)?{_DONE}$", _F),
 ]
 COMPLETE_BY_TITLE = [
     re.compile(rf"^(?:mark|set|flag)\s+(?:the\s+)?(.+?)\s+(?:as\s+)?(?:being\s+)?{_DONE}$", _F),
-    re.compile(rf"^(?:complete|finish|check off|tick off|cross off)\s+(?:the\s+)?(.+?)$", _F),
+    re.compile(r"^(?:complete|finish|check off|tick off|cross off)\s+(?:the\s+)?(.+?)$", _F),
 ]
 DELETE_VERBS = r"(?:delete|remove|cancel|drop|erase|trash|discard|scratch|get rid of|throw away)"
 DELETE_BY_ID = re.compile(rf"^{DELETE_VERBS}\s+{_REF}(?:\s+from\s+(?:my\s+)?(?:list|tasks|todo list))?$", _F)
@@ -124,7 +124,7 @@ def unquote(text: str) -> str:
 
 def title_query(raw: str) -> str:
     text = unquote(raw)
-    text = re.sub(rf"^(?:the|my|a)\s+", "", text, flags=_F)
+    text = re.sub(r"^(?:the|my|a)\s+", "", text, flags=_F)
     text = re.sub(rf"^{_NOUN}\s+(?:called|named|titled|about|for)?\s*", "", text, flags=_F)
     text = re.sub(rf"\s+{_NOUN}$", "", text, flags=_F)
     return unquote(text)
@@ -184,7 +184,9 @@ def parse(message: str) -> Intent | None:
         LIST_BARE.match(text)
     ):
         status = "all"
-        if re.search(r"\ball\b", text, _F) and not re.search(r"\ball\s+(?:the\s+)?(?:pending|completed|done)", text, _F):
+        if re.search(r"\ball\b", text, _F) and not re.search(
+            r"\ball\s+(?:the\s+)?(?:pending|completed|done)", text, _F
+        ):
             status = "all"
         elif PENDING_WORDS.search(text) or re.search(r"\bnot\b", text, _F):
             status = "pending"
