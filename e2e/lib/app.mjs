@@ -79,7 +79,10 @@ export async function signUp(page, user) {
   await page.getByLabel("Email", { exact: true }).fill(user.email);
   await page.getByLabel("Password", { exact: true }).fill(user.password);
   const failure = await submitAuth(page, "Sign up", "/tasks");
-  assert.equal(failure, null, `sign-up of ${user.email} failed: ${failure}`);
+  const hint = /invalid origin/i.test(failure ?? "")
+    ? ` (better-auth accepts only the origin of its BETTER_AUTH_URL: E2E_BASE_URL=${config.baseUrl} must be exactly that origin, e.g. http://localhost:3000 for cargo xtask dev)`
+    : "";
+  assert.equal(failure, null, `sign-up of ${user.email} failed: ${failure}${hint}`);
   return signedInUser(page, user.email);
 }
 

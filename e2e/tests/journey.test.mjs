@@ -7,7 +7,7 @@
 // leaves a screenshot of every open page and the browser console log under target/e2e/.
 
 import assert from "node:assert/strict";
-import { after, before, describe } from "node:test";
+import { after, describe } from "node:test";
 import { config, eventually, Run } from "../lib/harness.mjs";
 import {
   addTask,
@@ -50,6 +50,20 @@ const alice = newCredentials("alice");
 const bob = newCredentials("bob");
 const s = {}; // what the steps learn from the pages: ids, pages, contexts
 
+/** Sends a chat message and records the reply and its tool calls in the run's log. */
+async function chat(page, text) {
+  const reply = await sendChat(page, text);
+  run.note("chat", `${JSON.stringify(text)} → ${JSON.stringify(reply.content)} tools: ${reply.tools.map((t) => t.text).join(" | ")}`);
+  // The backend sets the signed-in user on every tool call, whatever the agent produced.
+  const userId = await page.getByTestId("app-main").getAttribute("data-user-id");
+  for (const call of reply.tools) {
+    if (call.args && "user_id" in call.args) {
+      assert.equal(call.args.user_id, userId, `${call.name} ran for another user: ${call.text}`);
+    }
+  }
+  return reply;
+}
+
 /** The tasks tab, reloaded: what the backend holds for the first user now. */
 async function truth() {
   return reloadTasks(s.tasksTab);
@@ -62,8 +76,9 @@ function assertSameTasks(actual, expected, message) {
 }
 
 describe("Todo Chatbot in the browser", () => {
-  before(async () => {
-    await run.start();
+  // Not a before hook: a failed health check is then one clear failure, the rest skipped.
+  run.step(`the app answers at ${config.baseUrl} and Chromium starts`, () => run.start(), {
+    timeout: config.healthTimeoutMs + 35_000,
   });
   after(async () => {
     await run.stop();
@@ -205,7 +220,7 @@ describe("Todo Chatbot in the browser", () => {
     await s.chatTab.getByTestId("chat-empty").waitFor();
     s.before = await truth();
 
-    const reply = await sendChat(s.chatTab, "Add a task to buy groceries");
+    const reply = await chat(s.chatTab, "Add a task to buy groceries");
     calls(reply, "add_task");
     assert.match(reply.conversationId, /^\d+$/, "the panel shows the new conversation's id");
     s.conversationId = reply.conversationId;
@@ -220,7 +235,7 @@ describe("Todo Chatbot in the browser", () => {
   });
 
   run.step("chat 2/8: “I need to remember to pay bills” adds a task", async () => {
-    const reply = await sendChat(s.chatTab, "I need to remember to pay bills");
+    const reply = await chat(s.chatTab, "I need to remember to pay bills");
     calls(reply, "add_task");
     assert.equal(reply.conversationId, s.conversationId, "the same conversation goes on");
     const after = await truth();
@@ -233,7 +248,7 @@ describe("Todo Chatbot in the browser", () => {
   });
 
   run.step("chat 3/8: “Show me all my tasks” lists every task on the page", async () => {
-    const reply = await sendChat(s.chatTab, "Show me all my tasks");
+    const reply = await chat(s.chatTab, "Show me all my tasks");
     const [list] = calls(reply, "list_tasks");
     assert.ok(list.args === null || list.args.status === undefined || list.args.status === "all", `list_tasks(${JSON.stringify(list.args)})`);
     const after = await truth();
@@ -243,7 +258,7 @@ describe("Todo Chatbot in the browser", () => {
   });
 
   run.step("chat 4/8: “What's pending?” lists the pending tasks only", async () => {
-    const reply = await sendChat(s.chatTab, "What's pending?");
+    const reply = await chat(s.chatTab, "What's pending?");
     const list = calls(reply, "list_tasks");
     assert.ok(list.some((c) => c.args?.status === "pending"), `list_tasks with status pending: ${JSON.stringify(list.map((c) => c.args))}`);
     const after = await truth();
@@ -255,7 +270,7 @@ describe("Todo Chatbot in the browser", () => {
   });
 
   run.step("chat 5/8: “What have I completed?” lists the completed tasks only", async () => {
-    const reply = await sendChat(s.chatTab, "What have I completed?");
+    const reply = await chat(s.chatTab, "What have I completed?");
     const list = calls(reply, "list_tasks");
     assert.ok(list.some((c) => c.args?.status === "completed"), `list_tasks with status completed: ${JSON.stringify(list.map((c) => c.args))}`);
     const after = await truth();
@@ -270,7 +285,7 @@ describe("Todo Chatbot in the browser", () => {
     // N is the id the tasks page shows for the groceries task.
     const target = byTitleLoose(s.before, GROCERIES);
     assert.equal(target.completed, false);
-    const reply = await sendChat(s.chatTab, `Mark task ${target.id} as complete`);
+    const reply = await chat(s.chatTab, `Mark task ${target.id} as complete`);
     const [call] = calls(reply, "complete_task");
     assert.equal(Number(call.args?.task_id), target.id, `complete_task(${JSON.stringify(call.args)})`);
     const after = await truth();
@@ -288,8 +303,11 @@ describe("Todo Chatbot in the browser", () => {
     const meeting = await addTask(s.tasksTab, MEETING);
     const before = await truth();
     assert.equal(byTitle(before, MEETING).id, meeting.id);
-    const reply = await sendChat(s.chatTab, "Delete the meeting task");
+    const reply = await chat(s.chatTab, "Delete the meeting task");
     const [call] = calls(reply, "delete_task");
+    // The agent finds the task by title: it lists first (the contract's list_tasks, then delete_task).
+    const names = reply.tools.map((t) => t.name);
+    assert.ok(names.indexOf("list_tasks") >= 0 && names.indexOf("list_tasks") < names.indexOf("delete_task"), `list_tasks before delete_task: [${names}]`);
     assert.equal(Number(call.args?.task_id), meeting.id, `delete_task(${JSON.stringify(call.args)})`);
     const after = await truth();
     assert.ok(!after.some((t) => t.id === meeting.id), `task ${meeting.id} “${MEETING}” is gone from the page`);
@@ -299,7 +317,7 @@ describe("Todo Chatbot in the browser", () => {
 
   run.step("chat 8/8: “Change task N to 'Call mom tonight'” renames task N (N read from the page)", async () => {
     const target = byTitleLoose(s.before, BILLS);
-    const reply = await sendChat(s.chatTab, `Change task ${target.id} to '${MOM}'`);
+    const reply = await chat(s.chatTab, `Change task ${target.id} to '${MOM}'`);
     const [call] = calls(reply, "update_task");
     assert.equal(Number(call.args?.task_id), target.id, `update_task(${JSON.stringify(call.args)})`);
     const after = await truth();
@@ -371,6 +389,9 @@ describe("Todo Chatbot in the browser", () => {
       ["PATCH", `${alicePath}/tasks/${pendingTask.id}/complete`, { completed: true }],
       ["DELETE", `${alicePath}/tasks/${pendingTask.id}`],
       ["POST", `${alicePath}/tasks`, { title: "planted by the second user" }],
+      ["GET", `${alicePath}/conversations/${s.conversationId}/messages`],
+      ["POST", `${alicePath}/chat`, { message: "Show me all my tasks" }],
+      ["DELETE", alicePath],
     ];
     for (const [method, url, payload] of probes) {
       const init = payload ? { method, headers: json, body: JSON.stringify(payload) } : { method };
@@ -383,6 +404,7 @@ describe("Todo Chatbot in the browser", () => {
       ["PUT", `${bobPath}/tasks/${pendingTask.id}`, { title: "taken over" }],
       ["PATCH", `${bobPath}/tasks/${pendingTask.id}/complete`, { completed: true }],
       ["DELETE", `${bobPath}/tasks/${pendingTask.id}`],
+      ["GET", `${bobPath}/conversations/${s.conversationId}/messages`],
     ];
     for (const [method, url, payload] of ownPathProbes) {
       const init = payload ? { method, headers: json, body: JSON.stringify(payload) } : { method };
@@ -393,11 +415,17 @@ describe("Todo Chatbot in the browser", () => {
 
     // Through the chat: the agent acts for the signed-in user only.
     await openChat(page);
-    const listing = await sendChat(page, "Show me all my tasks");
+    const listing = await chat(page, "Show me all my tasks");
     calls(listing, "list_tasks");
     mentions(listing.content, [], aliceTitles);
-    await sendChat(page, `Mark task ${pendingTask.id} as complete`);
-    await sendChat(page, `Delete task ${pendingTask.id}`);
+    for (const attempt of [`Mark task ${pendingTask.id} as complete`, `Delete task ${pendingTask.id}`]) {
+      const reply = await chat(page, attempt);
+      mentions(reply.content, [], aliceTitles);
+      for (const call of reply.tools) {
+        for (const title of aliceTitles) assert.ok(!call.text.includes(title), `"${attempt}" leaked "${title}": ${call.text}`);
+        assert.doesNotMatch(call.text, /"status":\s*"(completed|deleted)"/, `"${attempt}" acted on another user's task: ${call.text}`);
+      }
+    }
 
     // Nothing of the first user's changed.
     assertSameTasks(await truth(), aliceTasks, "the first user's tasks are untouched");
@@ -431,4 +459,3 @@ describe("Todo Chatbot in the browser", () => {
   });
 });
 
-export { config };
