@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--max-seconds", type=float, default=60)
-    parser.add_argument("--startups", type=int, default=3)
+    parser.add_argument("--startups", type=int, default=5)
     args = parser.parse_args()
 
     import psycopg
@@ -85,15 +85,17 @@ def main() -> None:
             MCP_SERVICE_TOKEN=MCP_TOKEN,
         )
         for command, extra in (("todo-backend", ["serve"]), ("todo-mcp", [])):
-            times = []
+            times, cpu = [], []
             for _ in range(args.startups):
                 live = start_process(command, extra, env, workdir)
                 times.append(live.startup_seconds)
+                cpu.append(live.startup_cpu_seconds)
                 live.stop()
             print(
                 f"{command}: start -> /health 200: "
                 + ", ".join(f"{t:.2f} s" for t in times)
-                + f" (median {statistics.median(times):.2f} s)"
+                + f" (median {statistics.median(times):.2f} s; CPU used by then: median "
+                + f"{statistics.median(cpu):.2f} s)"
             )
 
         user = f"bench-{uuid.uuid4().hex[:8]}"

@@ -163,6 +163,7 @@ class LiveProcess:
     port: int
     log_path: Path
     startup_seconds: float = 0.0
+    startup_cpu_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -180,6 +181,15 @@ class LiveProcess:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (Linux); a load-independent view of start-up cost."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def start_process(
@@ -204,6 +214,7 @@ def start_process(
         try:
             if httpx.get(f"{live.url}/health", timeout=1).status_code == 200:
                 live.startup_seconds = time.perf_counter() - started
+                live.startup_cpu_seconds = cpu_seconds(proc.pid)
                 return live
         except httpx.HTTPError:
             pass
