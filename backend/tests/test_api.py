@@ -42,6 +42,13 @@ def test_task_lifecycle(api, user):
     assert updated.json()["title"] == "Buy food" and updated.json()["completed"] is True
     assert updated.json()["description"] == "milk"
 
+    cleared = api.put(tasks_url(user.id, f"/{task['id']}"), json={"description": None}, headers=user.headers)
+    assert cleared.status_code == 200 and cleared.json()["description"] is None
+    assert cleared.json()["title"] == "Buy food" and cleared.json()["completed"] is True
+    for bad in ({"title": None}, {"completed": None}, {"title": ""}):
+        response = api.put(tasks_url(user.id, f"/{task['id']}"), json=bad, headers=user.headers)
+        assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] in bad, response.text
+
     reopened = api.patch(tasks_url(user.id, f"/{task['id']}/complete"), json={"completed": False}, headers=user.headers)
     assert reopened.status_code == 200 and reopened.json()["completed"] is False
     for _ in range(2):  # idempotent, never a toggle

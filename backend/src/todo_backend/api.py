@@ -69,7 +69,17 @@ class TaskUpdate(BaseModel):
     @field_validator("title", mode="before")
     @classmethod
     def _trim_title(cls, value: Any) -> Any:
+        # Only runs for a title that was sent: an explicit null is an error, not "unchanged".
+        if value is None:
+            raise ValueError("title may not be null")
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("completed", mode="before")
+    @classmethod
+    def _completed_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("completed may not be null")
+        return value
 
     @field_validator("title", "description")
     @classmethod
@@ -223,7 +233,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def update_task(user: User, session: DbSession, task_id: TaskIdPath, body: TaskUpdate) -> dict[str, Any]:
         try:
             task = tasks.update_task(
-                session, user, task_id, title=body.title, description=body.description, completed=body.completed
+                session,
+                user,
+                task_id,
+                title=body.title,
+                description=body.description,
+                completed=body.completed,
+                # `"description": null` clears it; leaving the key out keeps it.
+                clear_description="description" in body.model_fields_set and body.description is None,
             )
         except tasks.NotFound as exc:
             raise not_found(exc) from exc

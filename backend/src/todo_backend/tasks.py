@@ -115,12 +115,16 @@ def update_task(
     title: str | None = None,
     description: str | None = None,
     completed: bool | None = None,
+    clear_description: bool = False,
 ) -> Task:
+    """Change the given fields; None leaves a field alone (`clear_description` empties it)."""
     task = get_task(session, user_id, task_id)
     if title is not None:
         task.title = clean_title(title)
     if description is not None:
         task.description = clean_description(description)
+    elif clear_description:
+        task.description = None
     if completed is not None:
         task.completed = completed
     task.updated_at = utcnow()
