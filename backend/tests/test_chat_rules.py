@@ -186,6 +186,24 @@ def test_ambiguous_title_asks_instead_of_acting(api, user):
     assert [t["title"] for t in state(api, user)] == ["Team meeting"]
 
 
+def test_answering_the_ambiguity_question(api, user):
+    for title in ("Call mom", "Call dentist", "Call plumber"):
+        api.post(f"/api/{user.id}/tasks", json={"title": title}, headers=user.headers)
+
+    def say(message: str, cid: int | None = None) -> dict:
+        payload = {"message": message, **({"conversation_id": cid} if cid else {})}
+        return api.post(f"/api/{user.id}/chat", json=payload, headers=user.headers).json()
+
+    asked = say("finish the call task")
+    assert "which one should i complete" in asked["response"].lower()
+    # Listed newest first: plumber, dentist, mom.
+    answer = say("the second one", asked["conversation_id"])
+    assert [(c["name"], c["result"]["title"]) for c in answer["tool_calls"]] == [("complete_task", "Call dentist")]
+    # Without a pending question, a bare ordinal does nothing.
+    assert say("the second one", asked["conversation_id"])["tool_calls"] == []
+    assert {t["title"] for t in state(api, user) if t["completed"]} == {"Call dentist"}
+
+
 def test_history_persists_across_requests_and_conversations(api, user):
     first = api.post(f"/api/{user.id}/chat", json={"message": "Add a task to buy milk"}, headers=user.headers).json()
     cid = first["conversation_id"]

@@ -90,7 +90,7 @@ async def chat_turn(
 
                     response = await run_openai_agent(settings, mcp, history, message)
                 else:
-                    response = await run_rule_agent(mcp, message)
+                    response = await run_rule_agent(mcp, message, history)
             finally:
                 calls = [c.as_dict() for c in mcp.calls]
     except Exception as exc:

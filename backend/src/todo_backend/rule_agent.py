@@ -232,8 +232,37 @@ def find_matches(tasks: list[dict[str, Any]], query: str) -> list[dict[str, Any]
     return [t for t in tasks if all(w in t["title"].casefold() for w in words)]
 
 
-async def run_rule_agent(mcp: UserMcpSession, message: str) -> str:
-    intent = parse(message)
+FOLLOW_UP = re.compile(
+    r"^(?:(?:task|number|no\.?)\s*)?#?\s*(\d{1,10})$|^(?:the\s+)?(first|second|third|fourth|fifth|last)(?:\s+one)?$",
+    _F,
+)
+ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+QUESTION = re.compile(r"Which one should I (complete|delete)\?")
+
+
+def follow_up(message: str, history: list[dict[str, str]]) -> Intent | None:
+    """An answer ("task 7", "the second one") to the question asked after an ambiguous title.
+
+    The question and its numbered choices are in the stored history, so this works on any replica.
+    """
+    last = next((m["content"] for m in reversed(history) if m["role"] == "assistant"), "")
+    question = QUESTION.search(last)
+    answer = FOLLOW_UP.match(normalize(message))
+    if not question or not answer:
+        return None
+    choices = [int(n) for n in re.findall(r"^- #(\d+) ", last, re.MULTILINE)]
+    if answer.group(1):
+        task_id = int(answer.group(1))
+    else:
+        index = ORDINALS[answer.group(2).lower()]
+        if index >= len(choices):
+            return None
+        task_id = choices[index]
+    return Intent(question.group(1), task_id=task_id)
+
+
+async def run_rule_agent(mcp: UserMcpSession, message: str, history: list[dict[str, str]] | None = None) -> str:
+    intent = parse(message) or follow_up(message, history or [])
     if intent is None:
         return HELP
 
