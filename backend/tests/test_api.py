@@ -198,13 +198,16 @@ def test_jwks_is_cached_and_refetched_for_a_new_kid(api, jwks, make_user):
         assert response.status_code == 200, response.text
         assert jwks.fetches == before + 1
 
-        # Unknown kids in a burst trigger at most one refetch (rate limit).
+        # A burst of unknown kids refetches at most once per interval (0.5 s in these tests);
+        # bounded by the burst's own duration so a slow machine cannot make this flaky.
         time.sleep(0.6)
         stranger = new_key("EdDSA", "kid-unknown-burst")
         bad = {"Authorization": f"Bearer {stranger.sign(claims_for(user.id))}"}
-        for _ in range(5):
+        burst_started = time.monotonic()
+        for _ in range(10):
             assert api.get(tasks_url(user.id), headers=bad).status_code == 401
-        assert jwks.fetches == before + 2
+        allowed = 1 + int((time.monotonic() - burst_started) / 0.5)
+        assert 1 <= jwks.fetches - (before + 1) <= min(allowed, 9)
     finally:
         jwks.keys.remove(rotated)
 
