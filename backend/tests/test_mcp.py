@@ -195,3 +195,18 @@ def test_mcp_server_imports_no_agent_stack():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_refuses_to_start_without_a_service_token(tmp_path):
+    from support import BIN, base_env
+
+    result = subprocess.run(
+        [str(BIN / "todo-mcp"), "--host", "127.0.0.1", "--port", "9"],
+        env=base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "MCP_SERVICE_TOKEN is empty" in result.stderr
