@@ -4,13 +4,22 @@ import { NextResponse, type NextRequest } from "next/server";
 // checks the session itself against the database, so a stale or forged cookie gets no further.
 const SESSION_COOKIES = ["better-auth.session_token", "__Secure-better-auth.session_token"];
 
+/**
+ * The origin the browser used. Behind the ingress or a port-forward the standalone server only
+ * knows its own listening address (request.url says `localhost`), so the Host header decides.
+ */
+function browserOrigin(request: NextRequest): string {
+  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host");
+  const proto = request.headers.get("x-forwarded-proto") ?? request.nextUrl.protocol.replace(/:$/, "");
+  return host ? `${proto.split(",")[0].trim()}://${host.split(",")[0].trim()}` : request.nextUrl.origin;
+}
+
 export function middleware(request: NextRequest): NextResponse {
   if (SESSION_COOKIES.some((name) => request.cookies.has(name))) return NextResponse.next();
+  const signIn = new URL("/sign-in", browserOrigin(request));
   const next = request.nextUrl.pathname + request.nextUrl.search;
-  const location = next === "/" ? "/sign-in" : `/sign-in?next=${encodeURIComponent(next)}`;
-  // A relative Location: behind the ingress or a port-forward the server does not know the
-  // address the browser used (it would otherwise answer with its own `localhost` URL).
-  return new NextResponse(null, { status: 307, headers: { location } });
+  if (next !== "/") signIn.searchParams.set("next", next);
+  return NextResponse.redirect(signIn);
 }
 
 export const config = { matcher: ["/", "/tasks/:path*", "/chat/:path*", "/account/:path*"] };

@@ -44,38 +44,39 @@ export function authOptions(config: AuthConfig, database: BetterAuthOptions["dat
 
 export type Auth = ReturnType<typeof betterAuth<ReturnType<typeof authOptions>>>;
 
-interface AuthState {
-  auth: Auth;
-  ready: Promise<void>;
-}
-
 // One instance per server process, created on first use so that `next build` (which imports
 // route modules) never needs the secret or opens the database. Kept on globalThis so dev-mode
 // module reloads do not open PGlite twice on the same directory.
-const globalForAuth = globalThis as typeof globalThis & { __todoAuth?: AuthState };
+const globalForAuth = globalThis as typeof globalThis & { __todoAuth?: Promise<Auth> };
 
-function authState(): AuthState {
-  if (!globalForAuth.__todoAuth) {
-    const config = authConfigFromEnv();
-    const db = openAuthDatabase(config.database);
-    const options = authOptions(config, db.database);
-    const auth = betterAuth(options);
-    const ready = db.withMigrationLock(async () => {
+async function createAuth(): Promise<Auth> {
+  const config = authConfigFromEnv();
+  const db = openAuthDatabase(config.database);
+  const options = authOptions(config, db.database);
+  // Tables first: better-auth checks the schema when it starts and would log it as missing.
+  try {
+    await db.withMigrationLock(async () => {
       const { runMigrations } = await getMigrations(options);
       await runMigrations();
     });
-    // A failed migration must not be cached as success, nor leave an unhandled rejection.
-    ready.catch(() => undefined);
-    globalForAuth.__todoAuth = { auth, ready };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
   }
-  return globalForAuth.__todoAuth;
+  return betterAuth(options);
 }
 
 /** The better-auth instance, once its tables exist. */
-export async function getAuth(): Promise<Auth> {
-  const state = authState();
-  await state.ready;
-  return state.auth;
+export function getAuth(): Promise<Auth> {
+  if (!globalForAuth.__todoAuth) {
+    const auth = createAuth();
+    globalForAuth.__todoAuth = auth;
+    // A failure is not cached: the next request (or the start-up check) tries again.
+    auth.catch(() => {
+      if (globalForAuth.__todoAuth === auth) globalForAuth.__todoAuth = undefined;
+    });
+  }
+  return globalForAuth.__todoAuth;
 }
 
 /**
@@ -83,7 +84,7 @@ export async function getAuth(): Promise<Auth> {
  * server starts (instrumentation.ts); throws with a message that names the fix.
  */
 export async function prepareAuth(): Promise<void> {
-  await authState().ready;
+  await getAuth();
 }
 
 /** A JWT for the backend on behalf of the signed-in user, or null when nobody is signed in. */

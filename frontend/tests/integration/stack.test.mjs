@@ -24,6 +24,18 @@ const LOG_DIR = path.join(FRONTEND_DIR, "test-results");
 const HOST = "127.0.0.1";
 const START_TIMEOUT_MS = 60_000;
 
+// Checked before any test is declared, so a missing prerequisite fails the run as one clear
+// failure instead of a cancelled suite.
+if (!existsSync(SERVER_JS)) {
+  throw new Error(`${SERVER_JS} is missing: run \`npm run build\` in frontend/ first.`);
+}
+if (!existsSync(BACKEND_BIN)) {
+  throw new Error(
+    `${BACKEND_BIN} is missing: create the backend's virtualenv first with ` +
+      "`cd backend && uv sync --frozen --extra agent`.",
+  );
+}
+
 /** Every process this file starts; all are ended in `after`, and on any exit of this process. */
 const children = new Set();
 
@@ -125,15 +137,6 @@ describe("frontend + backend on loopback", { timeout: 180_000 }, () => {
   const audience = "todo-integration-audience";
 
   before(async () => {
-    if (!existsSync(SERVER_JS)) {
-      throw new Error(`${SERVER_JS} is missing: run \`npm run build\` in frontend/ first.`);
-    }
-    if (!existsSync(BACKEND_BIN)) {
-      throw new Error(
-        `${BACKEND_BIN} is missing: create the backend's virtualenv first with ` +
-          "`cd backend && uv sync --frozen --extra agent`.",
-      );
-    }
     tmp = mkdtempSync(path.join(tmpdir(), "todo-integration-"));
     const [frontendPort, backendPort] = [await freePort(), await freePort()];
     frontendUrl = `http://${HOST}:${frontendPort}`;
@@ -306,6 +309,12 @@ describe("frontend + backend on loopback", { timeout: 180_000 }, () => {
     const anonymous = await fetch(`${frontendUrl}/tasks`, { redirect: "manual" });
     assert.equal(anonymous.status, 307);
     assert.match(anonymous.headers.get("location") ?? "", /\/sign-in\?next=%2Ftasks$/);
+    // Behind the ingress: to the address the browser used, not the server's own.
+    const proxied = await fetch(`${frontendUrl}/chat`, {
+      redirect: "manual",
+      headers: { "x-forwarded-host": "todo.local", "x-forwarded-proto": "http" },
+    });
+    assert.equal(proxied.headers.get("location"), "http://todo.local/sign-in?next=%2Fchat");
 
     for (const page of ["/tasks", "/chat", "/account"]) {
       const response = await fetch(`${frontendUrl}${page}`, { headers: { cookie }, redirect: "manual" });
