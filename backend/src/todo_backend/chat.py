@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from todo_backend import tasks
 from todo_backend.db import Database
 from todo_backend.mcp_client import McpConnector, McpUnavailable
-from todo_backend.openai_agent import AgentUnavailable
+from todo_backend.openai_agent import AgentUnavailable, run_openai_agent  # the SDK loads lazily
 from todo_backend.rule_agent import run_rule_agent
 from todo_backend.settings import Settings
 
@@ -34,7 +34,9 @@ class ChatResult:
     tool_calls: list[dict[str, Any]]
 
 
-def _begin_turn(db: Database, user_id: str, conversation_id: int | None, message: str):  # type: ignore[no-untyped-def]
+def _begin_turn(
+    db: Database, user_id: str, conversation_id: int | None, message: str
+) -> tuple[int, list[dict[str, str]]]:
     with db.session() as session:
         if conversation_id is None:
             conversation = tasks.create_conversation(session, user_id)
@@ -86,8 +88,6 @@ async def chat_turn(
             mcp = await connector.open(stack, user_id)
             try:
                 if settings.openai_api_key.get_secret_value():
-                    from todo_backend.openai_agent import run_openai_agent
-
                     response = await run_openai_agent(settings, mcp, history, message)
                 else:
                     response = await run_rule_agent(mcp, message, history)

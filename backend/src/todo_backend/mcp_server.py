@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
@@ -19,6 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent
 from pydantic import Field
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -58,10 +60,12 @@ def _result(payload: Any) -> CallToolResult:
 def build_server(db: Database) -> MCPServer:
     server = MCPServer(name="todo-mcp", instructions="Manage one user's todo list.")
 
-    async def in_thread(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def in_thread(fn: Callable[[Session], Any]) -> Any:
+        """Run `fn` in a worker thread inside one transaction; domain errors become tool errors."""
+
         def run() -> Any:
             with db.session() as session:
-                return fn(session, *args, **kwargs)
+                return fn(session)
 
         try:
             return await anyio.to_thread.run_sync(run)
@@ -76,7 +80,7 @@ def build_server(db: Database) -> MCPServer:
         title: Annotated[str, Field(description="Short title, 1-200 characters")],
         description: Annotated[str | None, Field(description="Optional details")] = None,
     ) -> CallToolResult:
-        def run(session):  # type: ignore[no-untyped-def]
+        def run(session: Session) -> Any:
             task = tasks.create_task(session, user_id, title, description)
             return {"task_id": task.id, "status": "created", "title": task.title}
 
@@ -87,7 +91,7 @@ def build_server(db: Database) -> MCPServer:
         user_id: UserId,
         status: Literal["all", "pending", "completed"] = "all",
     ) -> CallToolResult:
-        def run(session):  # type: ignore[no-untyped-def]
+        def run(session: Session) -> Any:
             return [
                 {"id": t["id"], "title": t["title"], "completed": t["completed"]}
                 for t in tasks.list_tasks(session, user_id, status)
@@ -97,7 +101,7 @@ def build_server(db: Database) -> MCPServer:
 
     @server.tool(description="Mark a task as completed (never un-completes).", structured_output=False)
     async def complete_task(user_id: UserId, task_id: TaskId) -> CallToolResult:
-        def run(session):  # type: ignore[no-untyped-def]
+        def run(session: Session) -> Any:
             task = tasks.set_completed(session, user_id, task_id, True)
             return {"task_id": task.id, "status": "completed", "title": task.title}
 
@@ -105,7 +109,7 @@ def build_server(db: Database) -> MCPServer:
 
     @server.tool(description="Delete a task.", structured_output=False)
     async def delete_task(user_id: UserId, task_id: TaskId) -> CallToolResult:
-        def run(session):  # type: ignore[no-untyped-def]
+        def run(session: Session) -> Any:
             task = tasks.delete_task(session, user_id, task_id)
             return {"task_id": task.id, "status": "deleted", "title": task.title}
 
@@ -118,7 +122,7 @@ def build_server(db: Database) -> MCPServer:
         title: Annotated[str | None, Field(description="New title")] = None,
         description: Annotated[str | None, Field(description="New description")] = None,
     ) -> CallToolResult:
-        def run(session):  # type: ignore[no-untyped-def]
+        def run(session: Session) -> Any:
             task = tasks.update_task(session, user_id, task_id, title=title, description=description)
             return {"task_id": task.id, "status": "updated", "title": task.title}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,11 +27,11 @@ ADVISORY_LOCK_KEY = 0x746F646F
 FOREIGN_TABLES = frozenset({"user", "session", "account", "verification", "jwks"})
 
 
-def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
