@@ -1,10 +1,10 @@
 // Runs once when the server starts (not during `next build`): a missing or short
-// BETTER_AUTH_SECRET, a malformed URL or an unreachable auth database stops the server here,
-// with the reason, instead of failing the first sign-in.
+// BETTER_AUTH_SECRET or a malformed URL stops the server here, with the reason, instead of
+// failing the first sign-in; an auth database that cannot be prepared stops it just after.
 export async function register(): Promise<void> {
   // Written as a positive test so the edge build drops the Node-only import entirely.
   if (process.env.NEXT_RUNTIME === "nodejs") {
     const { startAuth } = await import("./lib/startup");
-    await startAuth();
+    startAuth();
   }
 }

@@ -71,6 +71,7 @@ function start(name, command, args, options) {
   child.stderr.on("data", keep);
   child.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   child.label = name;
+  child.startedAt = performance.now();
   children.add(child);
   return child;
 }
@@ -83,16 +84,15 @@ async function stop(child) {
   clearTimeout(timer);
 }
 
-/** Polls `url` until it answers 200; fails early if the process dies. Returns the wait in ms. */
+/** Polls `url` until it answers 200; fails early if the process dies. Returns ms since spawn. */
 async function waitForHealthy(child, url) {
-  const started = performance.now();
-  while (performance.now() - started < START_TIMEOUT_MS) {
+  while (performance.now() - child.startedAt < START_TIMEOUT_MS) {
     if (child.exitCode !== null) {
       throw new Error(`${child.label} exited with ${child.exitCode} before ${url} answered:\n${child.output}`);
     }
     try {
       const response = await fetch(url);
-      if (response.status === 200) return performance.now() - started;
+      if (response.status === 200) return performance.now() - child.startedAt;
     } catch {
       // Not listening yet.
     }
