@@ -77,7 +77,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def signing_keys() -> dict[str, SigningKey]:
-    return {alg: new_key(alg, f"kid-{alg.lower()}") for alg in ("EdDSA", "RS256", "ES256")}
+    return {alg: new_key(alg, f"kid-{alg.lower()}") for alg in ("EdDSA", "RS256", "ES256", "ES512", "PS256")}
 
 
 @pytest.fixture(scope="session")

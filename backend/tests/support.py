@@ -51,10 +51,12 @@ class SigningKey:
 def new_key(alg: str, kid: str) -> SigningKey:
     if alg == "EdDSA":
         return SigningKey(kid, alg, ed25519.Ed25519PrivateKey.generate())
-    if alg == "RS256":
+    if alg in ("RS256", "PS256"):
         return SigningKey(kid, alg, rsa.generate_private_key(public_exponent=65537, key_size=2048))
     if alg == "ES256":
         return SigningKey(kid, alg, ec.generate_private_key(ec.SECP256R1()))
+    if alg == "ES512":
+        return SigningKey(kid, alg, ec.generate_private_key(ec.SECP521R1()))
     raise ValueError(alg)
 
 

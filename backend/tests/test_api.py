@@ -145,7 +145,7 @@ def test_delete_account_removes_everything(api, make_user):
     assert [t["title"] for t in api.get(tasks_url(other.id), headers=other.headers).json()] == ["b"]
 
 
-@pytest.mark.parametrize("alg", ["EdDSA", "RS256", "ES256"])
+@pytest.mark.parametrize("alg", ["EdDSA", "RS256", "ES256", "ES512", "PS256"])
 def test_accepted_algorithms(api, make_user, alg):
     user = make_user(alg)
     assert api.get(tasks_url(user.id), headers=user.headers).status_code == 200
@@ -167,6 +167,7 @@ def test_unauthenticated_requests_are_401(api, user, signing_keys):
         "bad signature": {"Authorization": f"Bearer {impostor.sign(claims_for(user.id))}"},
         "unknown kid": {"Authorization": f"Bearer {new_key('EdDSA', 'kid-nobody').sign(claims_for(user.id))}"},
         "alg none": {"Authorization": "Bearer " + _unsigned(user.id, key.kid)},
+        "HS256 with the public key as secret": {"Authorization": "Bearer " + _hs256(user.id, key)},
     }
     for name, headers in cases.items():
         response = api.get(url, headers=headers)
@@ -179,6 +180,14 @@ def _unsigned(sub: str, kid: str) -> str:
     import jwt
 
     return jwt.encode(claims_for(sub), None, algorithm="none", headers={"kid": kid})
+
+
+def _hs256(sub: str, key) -> str:
+    # The classic algorithm-confusion attack: HMAC keyed with the published public key.
+    import jwt
+
+    secret = key.public_jwk()["x"].encode()  # PyJWT refuses PEM/JWK-looking HMAC keys
+    return jwt.encode(claims_for(sub), secret, algorithm="HS256", headers={"kid": key.kid})
 
 
 def test_jwks_is_cached_and_refetched_for_a_new_kid(api, jwks, make_user):

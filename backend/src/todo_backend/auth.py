@@ -1,4 +1,4 @@
-"""Verification of better-auth JWTs against its JWKS (EdDSA by default; RS256/ES256 too)."""
+"""Verification of better-auth JWTs against its JWKS (EdDSA by default; RS256, ES256 and the rest too)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import jwt
 
 log = logging.getLogger(__name__)
 
-ALGORITHMS = ["EdDSA", "RS256", "ES256"]
+# better-auth's JWT plugin offers exactly these (EdDSA by default); never HS* or "none".
+ALGORITHMS = ["EdDSA", "ES256", "ES512", "PS256", "RS256"]
 
 
 class AuthError(Exception):
