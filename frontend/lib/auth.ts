@@ -24,6 +24,15 @@ export function authOptions(config: AuthConfig, database: BetterAuthOptions["dat
     telemetry: { enabled: false },
     emailAndPassword: { enabled: true, autoSignIn: true },
     session: { freshAge: SESSION_FRESH_AGE_SECONDS },
+    rateLimit: {
+      // better-auth allows 3 sign-ins/ups per 10 s per client IP. Without a proxy in front (local
+      // stack, port-forward, e2e runs) every browser shares the server's one address, so that
+      // limit trips on ordinary use; 1 per second per address still stops password guessing.
+      customRules: {
+        "/sign-in/email": { window: 10, max: 10 },
+        "/sign-up/email": { window: 10, max: 10 },
+      },
+    },
     user: { deleteUser: { enabled: true } },
     plugins: [
       jwt({

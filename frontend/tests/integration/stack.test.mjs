@@ -340,6 +340,17 @@ describe("frontend + backend on loopback", { timeout: 180_000 }, () => {
     assert.equal(token.status, 401);
   });
 
+  it("lets several people sign up in a row from one address (local stack, e2e runs)", async () => {
+    for (let i = 0; i < 4; i += 1) {
+      const response = await fetch(`${frontendUrl}/api/auth/sign-up/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: frontendUrl },
+        body: JSON.stringify({ ...user, email: `burst${i}.${Date.now()}@example.com` }),
+      });
+      assert.equal(response.status, 200, `sign-up ${i + 1}: ${response.status}`);
+    }
+  });
+
   it("maps an unreachable backend to 502 on the proxy", async () => {
     // A second user, then the backend goes away.
     const signUp = await fetch(`${frontendUrl}/api/auth/sign-up/email`, {
