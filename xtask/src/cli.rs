@@ -3,7 +3,10 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{build, deploy, diagnose, down, logs, smoke, stability, status, up, dev, doctor, hash, images, lint, render, setup, test};
+use crate::{
+    build, deploy, dev, diagnose, doctor, down, hash, images, lint, logs, render, setup, smoke,
+    stability, status, test, up,
+};
 
 /// Build, deploy and test the Todo Chatbot on a local Kubernetes cluster.
 ///

@@ -120,13 +120,21 @@ pub fn explain(ctx: &Ctx, p: &Problem) -> String {
                 p.pod, p.container, p.component
             )
         }
-        Kind::Unschedulable => format!(
+        Kind::Unschedulable if p.message.contains("Insufficient") => format!(
             "pod {} cannot be scheduled: {}\n{}\n  fix: lower resources.{}.requests, or give minikube more: `minikube delete -p {} && cargo xtask up --cpus 4 --memory 8192`",
             p.pod,
             p.message,
             requests_vs_allocatable(ctx, p),
             p.component,
             ctx.global.profile
+        ),
+        // Not a matter of room: volumes, taints, affinity. The scheduler's message says which.
+        Kind::Unschedulable => format!(
+            "pod {} cannot be scheduled: {}\n  look at: `kubectl --context {} -n {} get pvc,events`",
+            p.pod,
+            p.message,
+            ctx.global.profile,
+            kube::NAMESPACE
         ),
         Kind::NotReady => format!(
             "pod {} container {} runs but is not Ready; its probe events:\n{}",

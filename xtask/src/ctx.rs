@@ -69,10 +69,6 @@ impl Ctx {
         self.root.join("target").join("xtask")
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
-    }
-
     /// A progress display for one long step: a spinner on a terminal, nothing otherwise
     /// (callers print plain lines themselves).
     pub fn spinner(&self, msg: &str) -> Option<ProgressBar> {

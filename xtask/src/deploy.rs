@@ -87,7 +87,12 @@ impl Args {
         let checks = doctor::run_checks(ctx, true);
         if let Some(id) = doctor::first_failure(&checks) {
             for c in checks.iter().filter(|c| c.level == doctor::Level::Fail) {
-                ctx.say(format!("✗ {}: {}  [{}]", c.name, c.found, c.id.unwrap_or("")));
+                ctx.say(format!(
+                    "✗ {}: {}  [{}]",
+                    c.name,
+                    c.found,
+                    c.id.unwrap_or("")
+                ));
                 if let Some(fix) = &c.fix {
                     ctx.say(format!("    {fix}"));
                 }
@@ -105,7 +110,11 @@ impl Args {
         // 2. The cluster.
         let up = self.up.ensure(ctx)?;
         report.task(
-            if up.started { "up (started)" } else { "up (already running)" },
+            if up.started {
+                "up (started)"
+            } else {
+                "up (already running)"
+            },
             up.took,
             "ok",
         );
@@ -144,7 +153,11 @@ impl Args {
         // 4. The secrets: environment first, else .data/secrets.env (created once).
         let secrets = secrets::load(&ctx.root, !ctx.global.dry_run)?;
         if let Some(path) = &secrets.generated {
-            let verb = if ctx.global.dry_run { "would generate" } else { "generated" };
+            let verb = if ctx.global.dry_run {
+                "would generate"
+            } else {
+                "generated"
+            };
             ctx.say(format!(
                 "{verb} {} (mode 0600) with random BETTER_AUTH_SECRET, MCP_SERVICE_TOKEN and POSTGRES_PASSWORD",
                 ctx.rel(path).display()
@@ -211,11 +224,19 @@ impl Args {
         ctx.say(format!(
             "helm upgrade --install {} ({}) …",
             kube::RELEASE,
-            if first_install { "first install" } else { "upgrade" }
+            if first_install {
+                "first install"
+            } else {
+                "upgrade"
+            }
         ));
         let upgrade_started = Instant::now();
         let out = ctx.run(&upgrade)?;
-        report.task("helm upgrade", upgrade_started.elapsed(), if out.success() { "ok" } else { "failed" });
+        report.task(
+            "helm upgrade",
+            upgrade_started.elapsed(),
+            if out.success() { "ok" } else { "failed" },
+        );
         if !out.success() {
             let failure = Failure {
                 reason: format!("helm upgrade failed:\n{}", out.tail(15)),
@@ -232,7 +253,11 @@ impl Args {
         // 7. Our own readiness watch.
         let t = Instant::now();
         let watched = self.watch(ctx, upgrade_started)?;
-        report.task("readiness watch", t.elapsed(), if watched.is_ok() { "ok" } else { "failed" });
+        report.task(
+            "readiness watch",
+            t.elapsed(),
+            if watched.is_ok() { "ok" } else { "failed" },
+        );
         let snap = match watched {
             Ok(s) => s,
             Err(f) => return self.fail(ctx, report, f, previous),
@@ -266,12 +291,20 @@ impl Args {
             up.took.as_secs_f64()
         ));
         let ip = ctx
-            .run(&Minikube { tool: &ctx.tools.minikube, profile: &ctx.global.profile }.ip())
+            .run(
+                &Minikube {
+                    tool: &ctx.tools.minikube,
+                    profile: &ctx.global.profile,
+                }
+                .ip(),
+            )
             .ok()
             .filter(|o| o.success())
             .map(|o| o.stdout.trim().to_string())
             .unwrap_or_else(|| "<minikube ip>".into());
-        println!("http://todo.local");
+        if !ctx.global.json {
+            println!("http://todo.local");
+        }
         ctx.say(format!(
             "  (todo.local must resolve to {ip}: `cargo xtask doctor` checks the hosts entry; `cargo xtask smoke` needs none)"
         ));
@@ -374,18 +407,26 @@ impl Args {
             if out.success() {
                 ctx.say(format!("  rolled back to revision {rev}"));
             } else {
-                ctx.say(format!("  ! the rollback failed too:\n{}", failure_message(&cmd, &out)));
+                ctx.say(format!(
+                    "  ! the rollback failed too:\n{}",
+                    failure_message(&cmd, &out)
+                ));
             }
         } else {
             let cmd = release.uninstall();
             let out = ctx.run(&cmd)?;
-            if out.success() {
+            if !out.success() && out.stderr.contains("not found") {
+                ctx.say("  nothing was installed, so there is nothing to undo");
+            } else if out.success() {
                 ctx.say(format!(
                     "  first install failed: release {} uninstalled (--keep-failed keeps it for inspection)",
                     kube::RELEASE
                 ));
             } else {
-                ctx.say(format!("  ! the uninstall failed too:\n{}", failure_message(&cmd, &out)));
+                ctx.say(format!(
+                    "  ! the uninstall failed too:\n{}",
+                    failure_message(&cmd, &out)
+                ));
             }
         }
         Err(Exit(1).into())
@@ -403,7 +444,11 @@ fn progress(snap: &Snapshot) -> String {
         return "no workloads of the release yet".into();
     }
     let mut parts: Vec<String> = snap.workloads.iter().map(|w| w.progress()).collect();
-    let not_ready: Vec<&str> = snap.live_pods().filter(|p| !p.ready()).map(|p| p.name()).collect();
+    let not_ready: Vec<&str> = snap
+        .live_pods()
+        .filter(|p| !p.ready())
+        .map(|p| p.name())
+        .collect();
     if !not_ready.is_empty() {
         parts.push(format!("not Ready: {}", not_ready.join(", ")));
     }
@@ -411,7 +456,12 @@ fn progress(snap: &Snapshot) -> String {
 }
 
 fn helm_version(ctx: &Ctx) -> Result<Version> {
-    let out = ctx.run_ok(&Helm { tool: &ctx.tools.helm }.version())?;
+    let out = ctx.run_ok(
+        &Helm {
+            tool: &ctx.tools.helm,
+        }
+        .version(),
+    )?;
     Version::parse(&out.stdout)
         .ok_or_else(|| anyhow::anyhow!("unreadable `helm version`: {:?}", out.stdout))
 }
@@ -421,8 +471,14 @@ fn helm_version(ctx: &Ctx) -> Result<Version> {
 fn verify_images(ctx: &Ctx, target: &DockerTarget, built: &[Built]) -> Result<()> {
     let listed = match &target.load_into {
         Some(p) => Some(
-            ctx.run_ok(&Minikube { tool: &ctx.tools.minikube, profile: p }.image_ls())?
-                .stdout,
+            ctx.run_ok(
+                &Minikube {
+                    tool: &ctx.tools.minikube,
+                    profile: p,
+                }
+                .image_ls(),
+            )?
+            .stdout,
         ),
         None => None,
     };
@@ -433,7 +489,13 @@ fn verify_images(ctx: &Ctx, target: &DockerTarget, built: &[Built]) -> Result<()
         let present = match &listed {
             Some(list) => list.lines().any(|l| l.trim().ends_with(&b.image)),
             None => ctx
-                .run(&Docker { tool: &ctx.tools.docker, env: &target.env }.image_inspect(&b.image))?
+                .run(
+                    &Docker {
+                        tool: &ctx.tools.docker,
+                        env: &target.env,
+                    }
+                    .image_inspect(&b.image),
+                )?
                 .success(),
         };
         if !present {
@@ -452,14 +514,20 @@ fn verify_images(ctx: &Ctx, target: &DockerTarget, built: &[Built]) -> Result<()
 pub fn gates_verdict(ctx: &Ctx, report: &Report) -> Result<()> {
     for g in &report.gates {
         let mark = if g.pass { "✓" } else { "✗" };
-        ctx.say(format!("{mark} {} {}: {} {} (budget < {} {})", g.id, g.name, g.value, g.unit, g.budget, g.unit));
+        ctx.say(format!(
+            "{mark} {} {}: {} {} (budget < {} {})",
+            g.id, g.name, g.value, g.unit, g.budget, g.unit
+        ));
     }
     let failed = report.failed_gates();
     if failed.is_empty() {
         return Ok(());
     }
     if ctx.global.no_gates {
-        ctx.say(format!("{} gate(s) over budget; reported only (--no-gates)", failed.len()));
+        ctx.say(format!(
+            "{} gate(s) over budget; reported only (--no-gates)",
+            failed.len()
+        ));
         return Ok(());
     }
     ctx.say(format!(

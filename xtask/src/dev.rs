@@ -40,7 +40,11 @@ pub struct Args {
 /// The local ports, the contract's.
 pub const PORTS: [(&str, u16); 3] = [("mcp", 8001), ("backend", 8000), ("frontend", 3000)];
 
-const HEALTH: [(&str, &str); 3] = [("mcp", "/health"), ("backend", "/health"), ("frontend", "/api/health")];
+const HEALTH: [(&str, &str); 3] = [
+    ("mcp", "/health"),
+    ("backend", "/health"),
+    ("frontend", "/api/health"),
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -60,7 +64,13 @@ pub struct Stack {
 
 impl Args {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
-        let mode = if self.containers { Mode::Containers } else { Mode::Processes { release: self.release } };
+        let mode = if self.containers {
+            Mode::Containers
+        } else {
+            Mode::Processes {
+                release: self.release,
+            }
+        };
         let mut report = Report::new();
         let mut stack = Stack::start(ctx, mode, &self.bases, None, &mut report)?;
         let healthy = stack.wait_healthy(ctx, Duration::from_secs(180));
@@ -70,9 +80,17 @@ impl Args {
         }
         let healthy_after = stack.started.elapsed();
         report.task("dev: start → all healthy", healthy_after, "ok");
-        ctx.say(format!("\nall healthy in {:.1}s — open http://localhost:3000 (Ctrl-C stops everything)", healthy_after.as_secs_f64()));
+        ctx.say(format!(
+            "\nall healthy in {:.1}s — open http://localhost:3000 (Ctrl-C stops everything)",
+            healthy_after.as_secs_f64()
+        ));
         if self.check {
-            let r = crate::flow::run("http://127.0.0.1:3000", "http://localhost:3000", None, false);
+            let r = crate::flow::run(
+                "http://127.0.0.1:3000",
+                "http://localhost:3000",
+                None,
+                false,
+            );
             stack.stop(ctx);
             report.write(&ctx.target_dir())?;
             let j = r.context("the user journey through the local stack failed")?;
@@ -88,12 +106,22 @@ impl Args {
 
 impl Stack {
     /// `database_url` overrides DATABASE_URL (the CI smoke uses a database of its own).
-    pub fn start(ctx: &Ctx, mode: Mode, bases: &[String], database_url: Option<&str>, report: &mut Report) -> Result<Stack> {
+    pub fn start(
+        ctx: &Ctx,
+        mode: Mode,
+        bases: &[String],
+        database_url: Option<&str>,
+        report: &mut Report,
+    ) -> Result<Stack> {
         for (name, port) in PORTS {
             ensure_port_free(name, port)?;
         }
         let loaded = secrets::load(&ctx.root, !ctx.global.dry_run)?;
-        let mut secrets: BTreeMap<String, String> = loaded.values.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let mut secrets: BTreeMap<String, String> = loaded
+            .values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         for k in ["OPENAI_BASE_URL", "OPENAI_MODEL"] {
             if let Some(v) = std::env::var(k).ok().filter(|v| !v.is_empty()) {
                 secrets.insert(k.to_string(), v);
@@ -122,43 +150,106 @@ impl Stack {
         Ok(stack)
     }
 
-    fn start_processes(&mut self, ctx: &Ctx, release: bool, secrets: &BTreeMap<String, String>) -> Result<()> {
+    fn start_processes(
+        &mut self,
+        ctx: &Ctx,
+        release: bool,
+        secrets: &BTreeMap<String, String>,
+    ) -> Result<()> {
         for tool in ["uv", "npm"] {
             if which::which(tool).is_err() {
-                bail!("`{tool}` is not installed: {}", if tool == "uv" { "`pip install uv` (https://docs.astral.sh/uv/)" } else { "Node.js 20 with npm (https://nodejs.org/)" });
+                bail!(
+                    "`{tool}` is not installed: {}",
+                    if tool == "uv" {
+                        "`pip install uv` (https://docs.astral.sh/uv/)"
+                    } else {
+                        "Node.js 20 with npm (https://nodejs.org/)"
+                    }
+                );
             }
         }
         // Installs are no-ops when nothing changed, so they run every time.
-        ctx.run_ok(&step(ctx, "backend", "uv", &["sync", "--frozen", "--extra", "agent"]).timeout(Duration::from_secs(900)))?;
+        ctx.run_ok(
+            &step(
+                ctx,
+                "backend",
+                "uv",
+                &["sync", "--frozen", "--extra", "agent"],
+            )
+            .timeout(Duration::from_secs(900)),
+        )?;
         let node_modules = ctx.root.join("frontend/node_modules/.package-lock.json");
         if newer(&ctx.root.join("frontend/package-lock.json"), &node_modules) {
-            ctx.run_ok(&step(ctx, "frontend", "npm", &["ci", "--no-audit", "--no-fund"]).timeout(Duration::from_secs(900)))?;
+            ctx.run_ok(
+                &step(ctx, "frontend", "npm", &["ci", "--no-audit", "--no-fund"])
+                    .timeout(Duration::from_secs(900)),
+            )?;
         }
         let env = process_env(ctx, secrets);
         let bin = ctx.root.join("backend/.venv/bin");
         let with_env = |mut c: Cmd| {
             for (k, v, secret) in &env {
-                c = if *secret { c.secret_env(k, v) } else { c.env(k, v) };
+                c = if *secret {
+                    c.secret_env(k, v)
+                } else {
+                    c.env(k, v)
+                };
             }
             c.cwd(&ctx.root)
         };
         ctx.say("dev: running migrations");
-        ctx.run_ok(&with_env(Cmd::new(bin.join("todo-backend").display().to_string()).arg("migrate")).timeout(Duration::from_secs(120)))?;
+        ctx.run_ok(
+            &with_env(Cmd::new(bin.join("todo-backend").display().to_string()).arg("migrate"))
+                .timeout(Duration::from_secs(120)),
+        )?;
         let frontend = if release {
             let server = ctx.root.join("frontend/.next/standalone/server.js");
             if !server.is_file() || sources_newer(&ctx.root.join("frontend"), &server) {
                 ctx.say("dev: building the standalone frontend (next build)");
-                ctx.run_ok(&step(ctx, "frontend", "npm", &["run", "build"]).timeout(Duration::from_secs(1200)))?;
+                ctx.run_ok(
+                    &step(ctx, "frontend", "npm", &["run", "build"])
+                        .timeout(Duration::from_secs(1200)),
+                )?;
             }
             Cmd::new("node").arg(server.display().to_string())
         } else {
             let next = ctx.root.join("frontend/node_modules/.bin/next");
-            Cmd::new(next.display().to_string()).args(["dev", "frontend", "--port", "3000", "--hostname", "127.0.0.1"])
+            Cmd::new(next.display().to_string()).args([
+                "dev",
+                "frontend",
+                "--port",
+                "3000",
+                "--hostname",
+                "127.0.0.1",
+            ])
         };
         let commands = [
-            ("mcp", Cmd::new(bin.join("todo-mcp").display().to_string()).args(["--host", "127.0.0.1", "--port", "8001"])),
-            ("backend", Cmd::new(bin.join("todo-backend").display().to_string()).args(["serve", "--host", "127.0.0.1", "--port", "8000"])),
-            ("frontend", frontend.env("PORT", "3000").env("HOSTNAME", "127.0.0.1").env("NEXT_TELEMETRY_DISABLED", "1")),
+            (
+                "mcp",
+                Cmd::new(bin.join("todo-mcp").display().to_string()).args([
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "8001",
+                ]),
+            ),
+            (
+                "backend",
+                Cmd::new(bin.join("todo-backend").display().to_string()).args([
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "8000",
+                ]),
+            ),
+            (
+                "frontend",
+                frontend
+                    .env("PORT", "3000")
+                    .env("HOSTNAME", "127.0.0.1")
+                    .env("NEXT_TELEMETRY_DISABLED", "1"),
+            ),
         ];
         for (name, cmd) in commands {
             self.spawn(ctx, name, with_env(cmd))?;
@@ -166,16 +257,30 @@ impl Stack {
         Ok(())
     }
 
-    fn start_containers(&mut self, ctx: &Ctx, bases: &[String], secrets: &BTreeMap<String, String>, report: &mut Report) -> Result<()> {
+    fn start_containers(
+        &mut self,
+        ctx: &Ctx,
+        bases: &[String],
+        secrets: &BTreeMap<String, String>,
+        report: &mut Report,
+    ) -> Result<()> {
         if !cfg!(target_os = "linux") {
             bail!("`dev --containers` needs host networking, which Docker offers on Linux only; use `cargo xtask dev --release`, or `cargo xtask deploy` for minikube");
         }
-        let Some(db) = secrets.get("DATABASE_URL").filter(|u| u.starts_with("postgres")) else {
+        let Some(db) = secrets
+            .get("DATABASE_URL")
+            .filter(|u| u.starts_with("postgres"))
+        else {
             bail!(
                 "`dev --containers` needs DATABASE_URL set to a PostgreSQL URL: the images run with a read-only root filesystem, so the embedded SQLite and PGlite have nowhere to write.\nfix: DATABASE_URL=postgresql://user@127.0.0.1:5432/todo cargo xtask dev --containers"
             );
         };
-        let args = build::Args { target: Some(build::Target::Host), network: Some("host".into()), bases: bases.to_vec(), ..Default::default() };
+        let args = build::Args {
+            target: Some(build::Target::Host),
+            network: Some("host".into()),
+            bases: bases.to_vec(),
+            ..Default::default()
+        };
         let (target, built) = args.build(ctx, report)?;
         let image = |svc: &str| -> Result<String> {
             built
@@ -187,13 +292,25 @@ impl Stack {
         self.docker = Some(ctx.tools.docker.clone());
         self.docker_env = target.env.clone();
         let docker_env = target.env.clone();
-        let docker = Docker { tool: &ctx.tools.docker, env: &docker_env };
+        let docker = Docker {
+            tool: &ctx.tools.docker,
+            env: &docker_env,
+        };
         let mut env = vec![
-            ("BETTER_AUTH_URL".to_string(), "http://localhost:3000".to_string()),
+            (
+                "BETTER_AUTH_URL".to_string(),
+                "http://localhost:3000".to_string(),
+            ),
             ("BACKEND_URL".into(), "http://127.0.0.1:8000".into()),
-            ("AUTH_JWKS_URL".into(), "http://127.0.0.1:3000/api/auth/jwks".into()),
+            (
+                "AUTH_JWKS_URL".into(),
+                "http://127.0.0.1:3000/api/auth/jwks".into(),
+            ),
             ("MCP_SERVER_URL".into(), "http://127.0.0.1:8001/mcp".into()),
-            ("LOG_LEVEL".into(), std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into())),
+            (
+                "LOG_LEVEL".into(),
+                std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+            ),
         ];
         if let Some(m) = secrets.get("OPENAI_MODEL") {
             env.push(("OPENAI_MODEL".into(), m.clone()));
@@ -201,8 +318,14 @@ impl Stack {
         let mut secret_env = vec![
             ("DATABASE_URL".to_string(), db.clone()),
             ("AUTH_DATABASE_URL".to_string(), db.clone()),
-            ("BETTER_AUTH_SECRET".to_string(), secrets["BETTER_AUTH_SECRET"].clone()),
-            ("MCP_SERVICE_TOKEN".to_string(), secrets["MCP_SERVICE_TOKEN"].clone()),
+            (
+                "BETTER_AUTH_SECRET".to_string(),
+                secrets["BETTER_AUTH_SECRET"].clone(),
+            ),
+            (
+                "MCP_SERVICE_TOKEN".to_string(),
+                secrets["MCP_SERVICE_TOKEN"].clone(),
+            ),
         ];
         for k in ["OPENAI_API_KEY", "OPENAI_BASE_URL"] {
             if let Some(v) = secrets.get(k) {
@@ -217,7 +340,11 @@ impl Stack {
             secret_env: secret_env.clone(),
             ..Default::default()
         };
-        ctx.run_ok(&docker.run_hardened(&migrate).timeout(Duration::from_secs(180)))?;
+        ctx.run_ok(
+            &docker
+                .run_hardened(&migrate)
+                .timeout(Duration::from_secs(180)),
+        )?;
         for (name, port) in PORTS {
             let container = format!("todo-dev-{name}");
             // A container left by a killed run would hold the name.
@@ -229,7 +356,11 @@ impl Stack {
                 name: Some(container.clone()),
                 env: e,
                 secret_env: secret_env.clone(),
-                tmpfs: if name == "frontend" { vec!["/app/.next/cache".into()] } else { vec![] },
+                tmpfs: if name == "frontend" {
+                    vec!["/app/.next/cache".into()]
+                } else {
+                    vec![]
+                },
                 ..Default::default()
             };
             self.containers.push(container);
@@ -239,16 +370,24 @@ impl Stack {
     }
 
     fn spawn(&mut self, ctx: &Ctx, name: &'static str, cmd: Cmd) -> Result<()> {
-        let cmd = cmd.output(Output::Stream).on_line(move |line| eprintln!("{name:>8} | {line}"));
+        let cmd = cmd
+            .output(Output::Stream)
+            .on_line(move |line| eprintln!("{name:>8} | {line}"));
         self.spawned_at.insert(name, Instant::now());
-        let child = ctx.spawn(&cmd).with_context(|| format!("starting {name}"))?;
+        let child = ctx
+            .spawn(&cmd)
+            .with_context(|| format!("starting {name}"))?;
         self.children.push((name, child));
         Ok(())
     }
 
     /// Waits for every health endpoint, polling all of them in turn so each component's
     /// spawn → healthy time is its own (the container-level cold start).
-    pub fn wait_healthy(&mut self, ctx: &Ctx, timeout: Duration) -> Result<Vec<(&'static str, Duration)>> {
+    pub fn wait_healthy(
+        &mut self,
+        ctx: &Ctx,
+        timeout: Duration,
+    ) -> Result<Vec<(&'static str, Duration)>> {
         if ctx.global.dry_run {
             return Ok(Vec::new());
         }
@@ -256,7 +395,11 @@ impl Stack {
         let mut pending: Vec<(&'static str, String)> = HEALTH
             .iter()
             .map(|(name, path)| {
-                let port = PORTS.iter().find(|p| p.0 == *name).map(|p| p.1).unwrap_or_default();
+                let port = PORTS
+                    .iter()
+                    .find(|p| p.0 == *name)
+                    .map(|p| p.1)
+                    .unwrap_or_default();
                 (*name, format!("http://127.0.0.1:{port}{path}"))
             })
             .collect();
@@ -269,16 +412,29 @@ impl Stack {
             for (name, url) in pending {
                 if let Some((_, child)) = self.children.iter_mut().find(|(n, _)| *n == name) {
                     if !child.alive() {
-                        bail!("{name} exited before it was healthy; its last output:\n{}", tail(&child.output(), 30));
+                        bail!(
+                            "{name} exited before it was healthy; its last output:\n{}",
+                            tail(&child.output(), 30)
+                        );
                     }
                 }
                 match crate::http::get(&url, Duration::from_secs(2)) {
                     Ok(r) if r.status == 200 => {
-                        let since = self.spawned_at.get(name).map(|t| t.elapsed()).unwrap_or_default();
-                        ctx.say(format!("dev: {name} healthy ({url}, {:.2}s after start)", since.as_secs_f64()));
+                        let since = self
+                            .spawned_at
+                            .get(name)
+                            .map(|t| t.elapsed())
+                            .unwrap_or_default();
+                        ctx.say(format!(
+                            "dev: {name} healthy ({url}, {:.2}s after start)",
+                            since.as_secs_f64()
+                        ));
                         times.push((name, since));
                     }
-                    _ if Instant::now() > deadline => bail!("{name} did not answer 200 at {url} within {}s", timeout.as_secs()),
+                    _ if Instant::now() > deadline => bail!(
+                        "{name} did not answer 200 at {url} within {}s",
+                        timeout.as_secs()
+                    ),
                     _ => still.push((name, url)),
                 }
             }
@@ -298,7 +454,10 @@ impl Stack {
             }
             for (name, child) in &mut self.children {
                 if !child.alive() {
-                    bail!("{name} stopped; its last output:\n{}", tail(&child.output(), 30));
+                    bail!(
+                        "{name} stopped; its last output:\n{}",
+                        tail(&child.output(), 30)
+                    );
                 }
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -313,7 +472,13 @@ impl Stack {
         self.children.clear();
         if !self.containers.is_empty() {
             if let Some(tool) = &self.docker {
-                let _ = ctx.run(&Docker { tool, env: &self.docker_env }.rm_force(&self.containers));
+                let _ = ctx.run(
+                    &Docker {
+                        tool,
+                        env: &self.docker_env,
+                    }
+                    .rm_force(&self.containers),
+                );
             }
             self.containers.clear();
         }
@@ -329,19 +494,38 @@ impl Drop for Stack {
 }
 
 fn step(ctx: &Ctx, dir: &str, program: &str, args: &[&str]) -> Cmd {
-    Cmd::new(program).args(args.iter().copied()).cwd(ctx.root.join(dir)).output(Output::Stream)
+    Cmd::new(program)
+        .args(args.iter().copied())
+        .cwd(ctx.root.join(dir))
+        .output(Output::Stream)
 }
 
 /// The environment of the local processes: the contract's local defaults, secrets marked.
 fn process_env(ctx: &Ctx, secrets: &BTreeMap<String, String>) -> Vec<(String, String, bool)> {
     let data = ctx.root.join(".data");
     let mut env = vec![
-        ("BETTER_AUTH_URL".to_string(), "http://localhost:3000".to_string(), false),
+        (
+            "BETTER_AUTH_URL".to_string(),
+            "http://localhost:3000".to_string(),
+            false,
+        ),
         ("BACKEND_URL".into(), "http://127.0.0.1:8000".into(), false),
-        ("AUTH_JWKS_URL".into(), "http://127.0.0.1:3000/api/auth/jwks".into(), false),
-        ("MCP_SERVER_URL".into(), "http://127.0.0.1:8001/mcp".into(), false),
+        (
+            "AUTH_JWKS_URL".into(),
+            "http://127.0.0.1:3000/api/auth/jwks".into(),
+            false,
+        ),
+        (
+            "MCP_SERVER_URL".into(),
+            "http://127.0.0.1:8001/mcp".into(),
+            false,
+        ),
         // The standalone server changes into its own folder; keep PGlite's data in .data/.
-        ("AUTH_DATA_DIR".into(), data.join("auth").display().to_string(), false),
+        (
+            "AUTH_DATA_DIR".into(),
+            data.join("auth").display().to_string(),
+            false,
+        ),
     ];
     for (k, v) in secrets {
         if k != "POSTGRES_PASSWORD" {
@@ -359,7 +543,9 @@ pub fn ensure_port_free(name: &str, port: u16) -> Result<()> {
     match TcpListener::bind(("127.0.0.1", port)) {
         Ok(_) => Ok(()),
         Err(_) => {
-            let holder = port_holder(port).map(|h| format!(" by {h}")).unwrap_or_default();
+            let holder = port_holder(port)
+                .map(|h| format!(" by {h}"))
+                .unwrap_or_default();
             bail!("port {port} (for {name}) is already in use{holder}; stop that process, or a running `cargo xtask dev`, first")
         }
     }
@@ -370,7 +556,11 @@ pub fn port_holder(port: u16) -> Option<String> {
     let hex = format!(":{port:04X}");
     let mut inodes = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        for line in std::fs::read_to_string(table).unwrap_or_default().lines().skip(1) {
+        for line in std::fs::read_to_string(table)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+        {
             let f: Vec<&str> = line.split_whitespace().collect();
             // local_address, state 0A = LISTEN, inode
             if f.len() > 9 && f[1].ends_with(&hex) && f[3] == "0A" {
@@ -386,11 +576,14 @@ pub fn port_holder(port: u16) -> Option<String> {
         if !pid.chars().all(|c| c.is_ascii_digit()) {
             continue;
         }
-        let Ok(fds) = std::fs::read_dir(proc_dir.path().join("fd")) else { continue };
+        let Ok(fds) = std::fs::read_dir(proc_dir.path().join("fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
             if let Ok(target) = std::fs::read_link(fd.path()) {
                 if inodes.iter().any(|i| target.to_string_lossy() == *i) {
-                    let comm = std::fs::read_to_string(proc_dir.path().join("comm")).unwrap_or_default();
+                    let comm =
+                        std::fs::read_to_string(proc_dir.path().join("comm")).unwrap_or_default();
                     return Some(format!("pid {pid} ({})", comm.trim()));
                 }
             }
@@ -410,19 +603,28 @@ fn newer(a: &Path, b: &Path) -> bool {
 
 /// Any frontend source newer than the build output (node_modules and .next excluded).
 fn sources_newer(dir: &Path, output: &Path) -> bool {
-    let Some(built) = std::fs::metadata(output).and_then(|m| m.modified()).ok() else { return true };
+    let Some(built) = std::fs::metadata(output).and_then(|m| m.modified()).ok() else {
+        return true;
+    };
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if name == "node_modules" || name == ".next" || name == ".data" || name.starts_with('.') && name != ".env" {
+            if name == "node_modules"
+                || name == ".next"
+                || name == ".data"
+                || name.starts_with('.') && name != ".env"
+            {
                 continue;
             }
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if std::fs::metadata(&p).and_then(|m| m.modified()).is_ok_and(|t| t > built) {
+            } else if std::fs::metadata(&p)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > built)
+            {
                 return true;
             }
         }
@@ -444,9 +646,15 @@ mod tests {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let err = ensure_port_free("backend", port).unwrap_err().to_string();
-        assert!(err.contains(&format!("port {port} (for backend) is already in use")), "{err}");
+        assert!(
+            err.contains(&format!("port {port} (for backend) is already in use")),
+            "{err}"
+        );
         if Path::new("/proc/net/tcp").exists() {
-            assert!(err.contains(&format!("pid {}", std::process::id())), "the holder is this test process: {err}");
+            assert!(
+                err.contains(&format!("pid {}", std::process::id())),
+                "the holder is this test process: {err}"
+            );
         }
         drop(l);
         ensure_port_free("backend", port).unwrap();

@@ -38,7 +38,11 @@ impl Args {
                         summary.push(cluster::explain(ctx, &pr));
                     }
                     if p.restarts() > 0 {
-                        summary.push(format!("pod {} has restarted {} time(s)", p.name(), p.restarts()));
+                        summary.push(format!(
+                            "pod {} has restarted {} time(s)",
+                            p.name(),
+                            p.restarts()
+                        ));
                     }
                 }
                 if snap.pods.is_empty() {
@@ -73,11 +77,15 @@ pub fn collect(ctx: &Ctx, summary: &str, pods: &[String]) -> Result<PathBuf> {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let mut dir = ctx.target_dir().join(format!("diagnose-{}", kube::stamp(now as i64)));
+    let mut dir = ctx
+        .target_dir()
+        .join(format!("diagnose-{}", kube::stamp(now as i64)));
     let mut n = 1;
     while dir.exists() {
         n += 1;
-        dir = ctx.target_dir().join(format!("diagnose-{}-{n}", kube::stamp(now as i64)));
+        dir = ctx
+            .target_dir()
+            .join(format!("diagnose-{}-{n}", kube::stamp(now as i64)));
     }
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let k = cluster::kubectl(ctx);
@@ -95,14 +103,20 @@ pub fn collect(ctx: &Ctx, summary: &str, pods: &[String]) -> Result<PathBuf> {
         let _ = fs::write(dir.join(name), crate::process::redact(&text));
     };
     save("events.json", k.events_json());
-    save("workloads-and-pods.json", k.get_workloads_and_pods(kube::SELECTOR));
+    save(
+        "workloads-and-pods.json",
+        k.get_workloads_and_pods(kube::SELECTOR),
+    );
     save("helm-history.json", cluster::release(ctx).history());
     for pod in dedup(pods) {
         save(&format!("describe-{pod}.txt"), k.describe_pod(&pod));
         let containers = pod_containers(ctx, &pod);
         for c in containers {
             save(&format!("logs-{pod}-{c}.txt"), k.logs(&pod, &c, 200, false));
-            save(&format!("logs-{pod}-{c}-previous.txt"), k.logs(&pod, &c, 200, true));
+            save(
+                &format!("logs-{pod}-{c}-previous.txt"),
+                k.logs(&pod, &c, 200, true),
+            );
         }
     }
     let checks = doctor::run_checks(ctx, false);
@@ -114,7 +128,10 @@ pub fn collect(ctx: &Ctx, summary: &str, pods: &[String]) -> Result<PathBuf> {
     if report.is_file() {
         let _ = fs::copy(&report, dir.join("report.json"));
     }
-    fs::write(dir.join("summary.txt"), crate::process::redact(summary) + "\n")?;
+    fs::write(
+        dir.join("summary.txt"),
+        crate::process::redact(summary) + "\n",
+    )?;
     Ok(dir)
 }
 

@@ -50,10 +50,19 @@ impl Args {
             let k = cluster::kubectl(ctx);
             ctx.run_ok(&k.delete_pvcs())?;
             ctx.run_ok(&k.delete_namespace())?;
-            ctx.say(format!("namespace {} and its volumes deleted", kube::NAMESPACE));
+            ctx.say(format!(
+                "namespace {} and its volumes deleted",
+                kube::NAMESPACE
+            ));
         }
         if self.cluster {
-            ctx.run_ok(&Minikube { tool: &ctx.tools.minikube, profile: &profile }.delete())?;
+            ctx.run_ok(
+                &Minikube {
+                    tool: &ctx.tools.minikube,
+                    profile: &profile,
+                }
+                .delete(),
+            )?;
             ctx.say(format!("minikube profile `{profile}` deleted"));
         }
         Ok(())

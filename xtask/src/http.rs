@@ -17,7 +17,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The `name=value` parts of every `Set-Cookie`, ready for a `Cookie` header.
@@ -30,7 +33,13 @@ impl Response {
     }
 
     pub fn json(&self) -> Result<serde_json::Value> {
-        serde_json::from_str(&self.body).with_context(|| format!("expected JSON, got HTTP {}: {}", self.status, excerpt(&self.body)))
+        serde_json::from_str(&self.body).with_context(|| {
+            format!(
+                "expected JSON, got HTTP {}: {}",
+                self.status,
+                excerpt(&self.body)
+            )
+        })
     }
 }
 
@@ -45,20 +54,33 @@ pub fn excerpt(body: &str) -> String {
 }
 
 /// One request. `headers` may include `Host` to address a virtual host (the ingress).
-pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>, timeout: Duration) -> Result<Response> {
-    let rest = url.strip_prefix("http://").with_context(|| format!("{url}: only http:// URLs are supported"))?;
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    timeout: Duration,
+) -> Result<Response> {
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("{url}: only http:// URLs are supported"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let addr = if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") };
+    let addr = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
     let deadline = Instant::now() + timeout;
     let sock = addr
         .to_socket_addrs()
         .with_context(|| format!("resolving {authority}"))?
         .next()
         .with_context(|| format!("{authority} has no address"))?;
-    let mut stream = TcpStream::connect_timeout(&sock, timeout).with_context(|| format!("connecting to {url}"))?;
+    let mut stream = TcpStream::connect_timeout(&sock, timeout)
+        .with_context(|| format!("connecting to {url}"))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\n");
@@ -70,7 +92,10 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&
     }
     req.push_str("Connection: close\r\nUser-Agent: cargo-xtask\r\n");
     if let Some(b) = body {
-        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             req.push_str("Content-Type: application/json\r\n");
         }
         req.push_str(&format!("Content-Length: {}\r\n", b.len()));
@@ -79,20 +104,33 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&
     if let Some(b) = body {
         req.push_str(b);
     }
-    stream.write_all(req.as_bytes()).with_context(|| format!("sending {method} {url}"))?;
+    stream
+        .write_all(req.as_bytes())
+        .with_context(|| format!("sending {method} {url}"))?;
     let mut raw = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
         if Instant::now() > deadline {
-            bail!("{method} {url}: no complete answer within {}s", timeout.as_secs());
+            bail!(
+                "{method} {url}: no complete answer within {}s",
+                timeout.as_secs()
+            );
         }
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => raw.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
-                bail!("{method} {url}: no complete answer within {}s", timeout.as_secs())
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                bail!(
+                    "{method} {url}: no complete answer within {}s",
+                    timeout.as_secs()
+                )
             }
-            Err(e) => return Err(e).with_context(|| format!("reading the answer to {method} {url}")),
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading the answer to {method} {url}"))
+            }
         }
     }
     parse(&raw).with_context(|| format!("{method} {url}"))
@@ -103,7 +141,10 @@ pub fn get(url: &str, timeout: Duration) -> Result<Response> {
 }
 
 fn parse(raw: &[u8]) -> Result<Response> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").context("the answer has no HTTP header")?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("the answer has no HTTP header")?;
     let head = String::from_utf8_lossy(&raw[..split]);
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -112,20 +153,31 @@ fn parse(raw: &[u8]) -> Result<Response> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .with_context(|| format!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
     let mut body = raw[split + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
     if chunked {
         body = dechunk(&body)?;
     }
-    Ok(Response { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
+    Ok(Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").context("truncated chunked body")?;
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .context("truncated chunked body")?;
         let size_text = String::from_utf8_lossy(&data[..line_end]);
         let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
             .with_context(|| format!("bad chunk size {size_text:?}"))?;
@@ -139,24 +191,6 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
         out.extend_from_slice(&data[..size]);
         data = data.get(size + 2..).unwrap_or(&[]);
     }
-}
-
-/// Poll `url` until it answers 200 or `timeout` passes; returns how long it took.
-pub fn wait_for_200(url: &str, timeout: Duration, interval: Duration) -> Result<Duration> {
-    let start = Instant::now();
-    let mut last = String::from("no answer yet");
-    while start.elapsed() < timeout {
-        if crate::process::interrupted() {
-            bail!("interrupted while waiting for {url}");
-        }
-        match get(url, Duration::from_secs(2)) {
-            Ok(r) if r.status == 200 => return Ok(start.elapsed()),
-            Ok(r) => last = format!("HTTP {}: {}", r.status, excerpt(&r.body)),
-            Err(e) => last = format!("{e:#}"),
-        }
-        std::thread::sleep(interval);
-    }
-    bail!("{url} did not answer 200 within {}s (last: {last})", timeout.as_secs())
 }
 
 #[cfg(test)]
@@ -180,10 +214,23 @@ mod tests {
     #[test]
     fn content_length_body_cookies_and_host_override() {
         let (url, h) = serve_once("HTTP/1.1 201 Created\r\nContent-Length: 11\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2\r\n\r\n{\"ok\":true}");
-        let r = request("POST", &format!("{url}/x?y=1"), &[("Host", "todo.local")], Some("{}"), Duration::from_secs(5)).unwrap();
+        let r = request(
+            "POST",
+            &format!("{url}/x?y=1"),
+            &[("Host", "todo.local")],
+            Some("{}"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
         let sent = h.join().unwrap();
-        assert!(sent.starts_with("POST /x?y=1 HTTP/1.1\r\nHost: todo.local\r\n"), "{sent}");
-        assert!(sent.contains("Content-Length: 2\r\n") && sent.ends_with("\r\n\r\n{}"), "{sent}");
+        assert!(
+            sent.starts_with("POST /x?y=1 HTTP/1.1\r\nHost: todo.local\r\n"),
+            "{sent}"
+        );
+        assert!(
+            sent.contains("Content-Length: 2\r\n") && sent.ends_with("\r\n\r\n{}"),
+            "{sent}"
+        );
         assert_eq!(r.status, 201);
         assert_eq!(r.json().unwrap()["ok"], true);
         assert_eq!(r.cookies(), ["a=1", "b=2"]);
@@ -197,8 +244,19 @@ mod tests {
 
     #[test]
     fn a_closed_port_is_an_error_naming_the_url() {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let err = get(&format!("http://127.0.0.1:{port}/health"), Duration::from_secs(2)).unwrap_err();
-        assert!(format!("{err:#}").contains(&format!("127.0.0.1:{port}/health")), "{err:#}");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = get(
+            &format!("http://127.0.0.1:{port}/health"),
+            Duration::from_secs(2),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains(&format!("127.0.0.1:{port}/health")),
+            "{err:#}"
+        );
     }
 }

@@ -250,8 +250,8 @@ impl Snapshot {
             #[serde(default)]
             items: Vec<serde_json::Value>,
         }
-        let list: List =
-            serde_json::from_str(stdout.trim()).context("unexpected `kubectl get -o json` output")?;
+        let list: List = serde_json::from_str(stdout.trim())
+            .context("unexpected `kubectl get -o json` output")?;
         let mut snap = Snapshot::default();
         for item in list.items {
             match item.get("kind").and_then(|k| k.as_str()) {
@@ -262,7 +262,8 @@ impl Snapshot {
                 _ => {}
             }
         }
-        snap.pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        snap.pods
+            .sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         Ok(snap)
     }
 
@@ -346,14 +347,6 @@ pub struct Revision {
     pub revision: u32,
     #[serde(default)]
     pub status: String,
-    #[serde(default)]
-    pub chart: String,
-    #[serde(default)]
-    pub app_version: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub updated: String,
 }
 
 pub fn parse_history(stdout: &str) -> Result<Vec<Revision>> {
@@ -385,13 +378,6 @@ pub enum Kind {
     /// An init container (the migration) failed.
     InitFailed,
     OomKilled,
-}
-
-impl Kind {
-    /// Whether waiting longer can help: the rest fail the watch at once.
-    pub fn may_settle(self) -> bool {
-        matches!(self, Kind::NotReady | Kind::Unschedulable)
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -468,14 +454,27 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
             .waiting
             .as_ref()
             .filter(|w| w.reason == "CrashLoopBackOff");
-        if let Some(w) = c.state.waiting.as_ref().filter(|w| IMAGE_REASONS.contains(&w.reason.as_str())) {
-            out.push(base(Kind::ImageMissing, c, &w.reason, w.message.as_deref().unwrap_or("")));
+        if let Some(w) = c
+            .state
+            .waiting
+            .as_ref()
+            .filter(|w| IMAGE_REASONS.contains(&w.reason.as_str()))
+        {
+            out.push(base(
+                Kind::ImageMissing,
+                c,
+                &w.reason,
+                w.message.as_deref().unwrap_or(""),
+            ));
         } else if failed_now.is_some() || backoff.is_some() {
             let t = failed_now.or(c.last_state.terminated.as_ref());
             let mut p = base(
                 Kind::InitFailed,
                 c,
-                backoff.map(|w| w.reason.as_str()).or(t.and_then(|t| t.reason.as_deref())).unwrap_or("Error"),
+                backoff
+                    .map(|w| w.reason.as_str())
+                    .or(t.and_then(|t| t.reason.as_deref()))
+                    .unwrap_or("Error"),
                 t.and_then(|t| t.message.as_deref()).unwrap_or(""),
             );
             p.exit_code = t.map(|t| t.exit_code);
@@ -492,7 +491,12 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
             .flatten()
             .find(|t| t.reason.as_deref() == Some("OOMKilled"));
         if let Some(w) = waiting.filter(|w| IMAGE_REASONS.contains(&w.reason.as_str())) {
-            out.push(base(Kind::ImageMissing, c, &w.reason, w.message.as_deref().unwrap_or("")));
+            out.push(base(
+                Kind::ImageMissing,
+                c,
+                &w.reason,
+                w.message.as_deref().unwrap_or(""),
+            ));
         } else if let Some(t) = oom {
             let mut p = base(Kind::OomKilled, c, "OOMKilled", "");
             p.exit_code = Some(t.exit_code);
@@ -506,7 +510,12 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
                 .map(|w| w.reason.clone())
                 .or_else(|| t.and_then(|t| t.reason.clone()))
                 .unwrap_or_else(|| "Error".into());
-            let mut p = base(Kind::Crash, c, &reason, t.and_then(|t| t.message.as_deref()).unwrap_or(""));
+            let mut p = base(
+                Kind::Crash,
+                c,
+                &reason,
+                t.and_then(|t| t.message.as_deref()).unwrap_or(""),
+            );
             p.exit_code = t.map(|t| t.exit_code);
             p.previous = now.is_none();
             out.push(p);
@@ -522,12 +531,29 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
 pub fn pod_requests(pod: &Pod) -> (u64, u64) {
     let of = |c: &ContainerSpec| {
         (
-            c.resources.requests.get("cpu").and_then(|q| cpu_millis(q)).unwrap_or(0),
-            c.resources.requests.get("memory").and_then(|q| mem_bytes(q)).unwrap_or(0),
+            c.resources
+                .requests
+                .get("cpu")
+                .and_then(|q| cpu_millis(q))
+                .unwrap_or(0),
+            c.resources
+                .requests
+                .get("memory")
+                .and_then(|q| mem_bytes(q))
+                .unwrap_or(0),
         )
     };
-    let sum = pod.spec.containers.iter().map(of).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    pod.spec.init_containers.iter().map(of).fold(sum, |a, b| (a.0.max(b.0), a.1.max(b.1)))
+    let sum = pod
+        .spec
+        .containers
+        .iter()
+        .map(of)
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    pod.spec
+        .init_containers
+        .iter()
+        .map(of)
+        .fold(sum, |a, b| (a.0.max(b.0), a.1.max(b.1)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -620,7 +646,9 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
             num.push(ch);
             continue;
         }
-        let n: u64 = num.parse().map_err(|_| format!("{s:?}: expected e.g. 5m, 90s, 1h"))?;
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("{s:?}: expected e.g. 5m, 90s, 1h"))?;
         num.clear();
         total += n * match ch {
             's' => 1,
@@ -669,6 +697,84 @@ mod tests {
         assert_eq!(parse_duration("45").unwrap().as_secs(), 45);
         assert!(parse_duration("5d").is_err());
         assert!(parse_duration("0s").is_err());
+    }
+
+    fn fixture(name: &str) -> Snapshot {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/cluster")
+            .join(name);
+        Snapshot::parse(&std::fs::read_to_string(p).unwrap()).unwrap()
+    }
+
+    fn kinds(name: &str) -> Vec<(Kind, String, String)> {
+        fixture(name)
+            .live_pods()
+            .flat_map(pod_problems)
+            .map(|p| (p.kind, p.pod, p.container))
+            .collect()
+    }
+
+    #[test]
+    fn readiness_follows_the_rollout_not_just_the_pods() {
+        let ready = fixture("ready.json");
+        assert_eq!((ready.workloads.len(), ready.pods.len()), (4, 6));
+        assert!(ready.all_ready());
+        assert!(!fixture("progress-1.json").all_ready());
+        assert!(!fixture("progress-2.json").all_ready());
+        // Every pod Ready, but a Deployment whose controller has not seen the new spec yet.
+        let mut stale = fixture("ready.json");
+        stale.workloads[0].metadata.generation = Some(2);
+        assert!(!stale.all_ready());
+        let cold: Vec<i64> = ready
+            .live_pods()
+            .filter_map(Pod::cold_start_seconds)
+            .collect();
+        assert_eq!(cold, vec![2; 6]);
+    }
+
+    #[test]
+    fn each_failure_kind_is_named() {
+        let backend = "todo-app-backend-5b8f7d9c6-h3j9m".to_string();
+        assert_eq!(
+            kinds("crashloop.json"),
+            [(Kind::Crash, backend.clone(), "backend".into())]
+        );
+        assert_eq!(
+            kinds("init-failed.json"),
+            [(Kind::InitFailed, backend.clone(), "migrate".into())]
+        );
+        assert_eq!(
+            kinds("oom.json"),
+            [(Kind::OomKilled, backend.clone(), "backend".into())]
+        );
+        assert_eq!(
+            kinds("not-ready.json"),
+            [(Kind::NotReady, backend.clone(), "backend".into())]
+        );
+        assert_eq!(
+            kinds("unschedulable.json"),
+            [(Kind::Unschedulable, backend, String::new())]
+        );
+        assert_eq!(
+            kinds("image-missing.json"),
+            [(
+                Kind::ImageMissing,
+                "todo-app-frontend-7c9d8b6f5-k2x7p".into(),
+                "frontend".into()
+            )]
+        );
+        assert!(kinds("ready.json").is_empty());
+        assert!(
+            kinds("progress-1.json").is_empty(),
+            "creating is not failing"
+        );
+        let oom = fixture("oom.json")
+            .live_pods()
+            .flat_map(pod_problems)
+            .next()
+            .unwrap();
+        assert_eq!(oom.limit.as_deref(), Some("512Mi"));
+        assert_eq!(oom.requests, (100, 192 << 20));
     }
 
     #[test]

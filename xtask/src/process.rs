@@ -105,16 +105,6 @@ impl Cmd {
         self
     }
 
-    /// An argument whose value must never be printed (e.g. `--set secrets.x=...`).
-    pub fn secret_arg(mut self, prefix: &str, secret: &str) -> Self {
-        register_secret(secret);
-        self.args.push(Value {
-            text: format!("{prefix}{secret}"),
-            secret: true,
-        });
-        self
-    }
-
     pub fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
         self.env.push((
             k.into(),
@@ -186,32 +176,25 @@ impl Cmd {
             let shown = if v.secret {
                 "***".to_string()
             } else {
-                shell_quote(&v.text)
+                shell_quote(&redact(&v.text))
             };
             parts.push(format!("{k}={shown}"));
         }
         parts.push(self.name().to_string());
+        // Any registered secret is hidden wherever it appears, not only in marked values.
         for a in &self.args {
-            let text = if a.secret {
-                redact(&a.text)
-            } else {
-                a.text.clone()
-            };
-            parts.push(shell_quote(&text));
+            parts.push(shell_quote(&redact(&a.text)));
         }
         parts.join(" ")
     }
 
     /// `name arg arg` without env: what the recording runner and snapshots compare.
+    #[cfg(test)]
     pub fn argv_line(&self) -> String {
         let mut s = self.name().to_string();
         for a in &self.args {
             s.push(' ');
-            s.push_str(&if a.secret {
-                redact(&a.text)
-            } else {
-                a.text.clone()
-            });
+            s.push_str(&redact(&a.text));
         }
         s
     }
@@ -248,6 +231,7 @@ impl Outcome {
         }
     }
 
+    #[cfg(test)]
     pub fn failed(code: i32, stderr: impl Into<String>) -> Self {
         Outcome {
             code: Some(code),
@@ -645,15 +629,12 @@ pub mod recording {
 
     use super::{spawn_error, Background, Cmd, Outcome, Runner};
 
-    type Responder = Box<dyn Fn(&Cmd) -> Option<Outcome> + Send + Sync>;
-
     /// Records every command and answers from a script: the first rule whose prefix matches
     /// the command's `argv_line` wins; rules given with `then` are consumed in order.
     #[derive(Default)]
     pub struct RecordingRunner {
         pub seen: Mutex<Vec<String>>,
         rules: Mutex<VecDeque<(String, Outcome, bool)>>,
-        fallback: Option<Responder>,
     }
 
     impl RecordingRunner {
@@ -679,14 +660,6 @@ pub mod recording {
             self
         }
 
-        pub fn otherwise(
-            mut self,
-            f: impl Fn(&Cmd) -> Option<Outcome> + Send + Sync + 'static,
-        ) -> Self {
-            self.fallback = Some(Box::new(f));
-            self
-        }
-
         pub fn seen(&self) -> Vec<String> {
             self.seen.lock().unwrap().clone()
         }
@@ -708,9 +681,6 @@ pub mod recording {
                 return Ok(out);
             }
             drop(rules);
-            if let Some(out) = self.fallback.as_ref().and_then(|f| f(cmd)) {
-                return Ok(out);
-            }
             Err(spawn_error(
                 cmd,
                 std::io::Error::from(std::io::ErrorKind::NotFound),
@@ -802,15 +772,22 @@ mod tests {
         let secret = "s3cr3t-value-that-must-not-leak";
         let cmd = Cmd::new("sh")
             .arg("-c")
-            .arg("echo token=$TOKEN; echo \"$1\"")
-            .secret_arg("--set=x=", secret)
-            .secret_env("TOKEN", secret);
+            .arg("echo token=$TOKEN; echo \"$0\"; printf 'from stdin: '; cat")
+            .secret_env("TOKEN", secret)
+            // An ordinary argument that happens to hold a registered secret is hidden too.
+            .arg(format!("--set=x={secret}"))
+            .stdin_secret(secret.to_string());
         assert!(!cmd.display().contains(secret), "{}", cmd.display());
         assert!(cmd.display().contains("TOKEN=***"));
         let out = r.run(&cmd).unwrap();
         let log = fs::read_to_string(out.log.as_ref().unwrap()).unwrap();
         assert!(!log.contains(secret), "{log}");
-        assert!(log.contains("token=***"), "{log}");
+        assert!(
+            log.contains("token=***")
+                && log.contains("--set=x=***")
+                && log.contains("from stdin: ***"),
+            "{log}"
+        );
         assert!(!out.tail(5).contains(secret));
     }
 

@@ -216,11 +216,6 @@ fn random_bytes(n: usize) -> Result<(Vec<u8>, Option<String>)> {
     }
 }
 
-/// A random lowercase hex string (throwaway smoke-test users and passwords).
-pub fn random_hex(bytes: usize) -> Result<String> {
-    Ok(hex(&random_bytes(bytes)?.0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,13 +50,23 @@ struct Check {
 impl Args {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
         if ctx.global.dry_run {
-            println!("would run: {}", cluster::kubectl(ctx).get_pods_json(kube::SELECTOR).display());
+            println!(
+                "would run: {}",
+                cluster::kubectl(ctx)
+                    .get_pods_json(kube::SELECTOR)
+                    .display()
+            );
             println!(
                 "would run: {} &   (then GET /health and /ready on the forwarded port)",
-                cluster::kubectl(ctx).port_forward("svc/backend-service", 8000).display()
+                cluster::kubectl(ctx)
+                    .port_forward("svc/backend-service", 8000)
+                    .display()
             );
             println!("would GET http://<minikube ip>/ and /api/health with Host: {HOST}, then the end-to-end journey");
-            println!("would run: {}", cluster::release(ctx).test(self.helm_test_timeout).display());
+            println!(
+                "would run: {}",
+                cluster::release(ctx).test(self.helm_test_timeout).display()
+            );
             return Ok(());
         }
         let mut checks = Vec::new();
@@ -66,7 +76,10 @@ impl Args {
             let took = t.elapsed();
             match &result {
                 Ok(detail) => ctx.say(format!("✓ {name}: {detail}")),
-                Err(e) => ctx.say(format!("✗ {name}: {}", crate::process::redact(&format!("{e:#}")))),
+                Err(e) => ctx.say(format!(
+                    "✗ {name}: {}",
+                    crate::process::redact(&format!("{e:#}"))
+                )),
             }
             checks.push(Check { name, result, took });
         };
@@ -77,7 +90,9 @@ impl Args {
         timed("ingress /", &mut || {
             let addr = addr.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
             let r = get(addr, "/")?;
-            let html = r.header("content-type").is_some_and(|c| c.contains("text/html"))
+            let html = r
+                .header("content-type")
+                .is_some_and(|c| c.contains("text/html"))
                 || r.body.to_ascii_lowercase().contains("<html");
             if r.status != 200 || !html {
                 bail!(
@@ -104,7 +119,12 @@ impl Args {
             if !ingress_ok {
                 bail!("skipped: the ingress checks above failed");
             }
-            let j = flow::run(&format!("http://{addr}"), &format!("http://{HOST}"), Some(HOST), self.keep)?;
+            let j = flow::run(
+                &format!("http://{addr}"),
+                &format!("http://{HOST}"),
+                Some(HOST),
+                self.keep,
+            )?;
             Ok(format!(
                 "signed up, added a task, chat added \"buy milk\", {} tasks listed, {}",
                 j.tasks_seen,
@@ -139,7 +159,11 @@ impl Args {
             );
         }
         let path = report.write(&ctx.target_dir().join("smoke"))?;
-        let failed: Vec<&str> = checks.iter().filter(|c| c.result.is_err()).map(|c| c.name).collect();
+        let failed: Vec<&str> = checks
+            .iter()
+            .filter(|c| c.result.is_err())
+            .map(|c| c.name)
+            .collect();
         if ctx.global.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
@@ -152,7 +176,10 @@ impl Args {
         if failed.is_empty() {
             Ok(())
         } else {
-            ctx.say(format!("failed: {}; `cargo xtask diagnose` collects the details", failed.join(", ")));
+            ctx.say(format!(
+                "failed: {}; `cargo xtask diagnose` collects the details",
+                failed.join(", ")
+            ));
             Err(Exit(1).into())
         }
     }
@@ -177,28 +204,59 @@ impl Args {
 }
 
 fn get(addr: &str, path: &str) -> Result<http::Response> {
-    http::request("GET", &format!("http://{addr}{path}"), &[("Host", HOST)], None, HTTP_TIMEOUT)
+    http::request(
+        "GET",
+        &format!("http://{addr}{path}"),
+        &[("Host", HOST)],
+        None,
+        HTTP_TIMEOUT,
+    )
 }
 
 fn pods_check(ctx: &Ctx) -> Result<String> {
     let pods = cluster::pods(ctx)?;
     let live: Vec<&kube::Pod> = pods.iter().filter(|p| !p.terminating()).collect();
     if live.is_empty() {
-        bail!("no pods with label {} in namespace {}: deploy first (`cargo xtask deploy`)", kube::SELECTOR, kube::NAMESPACE);
+        bail!(
+            "no pods with label {} in namespace {}: deploy first (`cargo xtask deploy`)",
+            kube::SELECTOR,
+            kube::NAMESPACE
+        );
     }
     let mut wrong = Vec::new();
     for p in &live {
         if p.status.phase != "Running" || !p.ready() {
-            wrong.push(format!("pod {} is {} and {}", p.name(), p.status.phase, if p.ready() { "Ready" } else { "not Ready" }));
+            wrong.push(format!(
+                "pod {} is {} and {}",
+                p.name(),
+                p.status.phase,
+                if p.ready() { "Ready" } else { "not Ready" }
+            ));
         }
-        for c in p.status.container_statuses.iter().filter(|c| c.restart_count > 0) {
+        for c in p
+            .status
+            .container_statuses
+            .iter()
+            .filter(|c| c.restart_count > 0)
+        {
             let why = c
                 .last_state
                 .terminated
                 .as_ref()
-                .map(|t| format!(" (last: {}, exit {})", t.reason.as_deref().unwrap_or("?"), t.exit_code))
+                .map(|t| {
+                    format!(
+                        " (last: {}, exit {})",
+                        t.reason.as_deref().unwrap_or("?"),
+                        t.exit_code
+                    )
+                })
                 .unwrap_or_default();
-            wrong.push(format!("pod {} container {} restarted {} time(s){why}", p.name(), c.name, c.restart_count));
+            wrong.push(format!(
+                "pod {} container {} restarted {} time(s){why}",
+                p.name(),
+                c.name,
+                c.restart_count
+            ));
         }
     }
     if wrong.is_empty() {
@@ -227,12 +285,19 @@ fn backend_check(ctx: &Ctx) -> Result<String> {
         let url = format!("http://127.0.0.1:{port}{path}");
         let r = http::request("GET", &url, &[], None, HTTP_TIMEOUT)?;
         if r.status != 200 {
-            bail!("GET {path} through the port-forward → HTTP {}: {}", r.status, excerpt(&r.body));
+            bail!(
+                "GET {path} through the port-forward → HTTP {}: {}",
+                r.status,
+                excerpt(&r.body)
+            );
         }
         seen.push(format!("{path} 200"));
     }
     pf.0.stop();
-    Ok(format!("{} (127.0.0.1:{port} → svc/backend-service:8000)", seen.join(", ")))
+    Ok(format!(
+        "{} (127.0.0.1:{port} → svc/backend-service:8000)",
+        seen.join(", ")
+    ))
 }
 
 /// Waits for kubectl's `Forwarding from 127.0.0.1:<port> -> <remote>` line.
@@ -244,10 +309,18 @@ fn forwarded_port(bg: &mut dyn Background, timeout: Duration) -> Result<u16> {
             return Ok(port);
         }
         if !bg.alive() {
-            bail!("kubectl port-forward exited: {}", out.trim());
+            bail!(
+                "kubectl port-forward (pid {}) exited: {}",
+                bg.pid(),
+                out.trim()
+            );
         }
         if t.elapsed() > timeout {
-            bail!("no `Forwarding from` line within {}s: {}", timeout.as_secs(), out.trim());
+            bail!(
+                "no `Forwarding from` line within {}s: {}",
+                timeout.as_secs(),
+                out.trim()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -266,6 +339,9 @@ mod tests {
     fn reads_the_port_kubectl_chose() {
         let out = "Forwarding from 127.0.0.1:43567 -> 8000\nForwarding from [::1]:43567 -> 8000\n";
         assert_eq!(super::parse_forwarding(out), Some(43567));
-        assert_eq!(super::parse_forwarding("error: unable to forward port"), None);
+        assert_eq!(
+            super::parse_forwarding("error: unable to forward port"),
+            None
+        );
     }
 }

@@ -34,9 +34,16 @@ impl Args {
         let pods = cluster::pods(ctx)?;
         let live: Vec<&kube::Pod> = pods.iter().filter(|p| !p.terminating()).collect();
         if live.is_empty() {
-            bail!("no pods of the release in namespace {}: `cargo xtask deploy` first", kube::NAMESPACE);
+            bail!(
+                "no pods of the release in namespace {}: `cargo xtask deploy` first",
+                kube::NAMESPACE
+            );
         }
-        let unready: Vec<&str> = live.iter().filter(|p| !p.ready()).map(|p| p.name()).collect();
+        let unready: Vec<&str> = live
+            .iter()
+            .filter(|p| !p.ready())
+            .map(|p| p.name())
+            .collect();
         if !unready.is_empty() {
             bail!(
                 "not every pod is Ready at the start ({}): `cargo xtask deploy`, or `cargo xtask diagnose`",
@@ -80,7 +87,13 @@ impl Args {
                         .last_state
                         .terminated
                         .as_ref()
-                        .map(|t| format!("{}, exit code {}", t.reason.as_deref().unwrap_or("?"), t.exit_code))
+                        .map(|t| {
+                            format!(
+                                "{}, exit code {}",
+                                t.reason.as_deref().unwrap_or("?"),
+                                t.exit_code
+                            )
+                        })
                         .unwrap_or_else(|| "reason unknown".into());
                     let logs = ctx
                         .run(&cluster::kubectl(ctx).logs(p.name(), &c.name, 20, true))
@@ -108,7 +121,11 @@ impl Args {
         }
         let total: u32 = restarts.iter().map(|r| r.count).sum();
         let mut report = Report::new();
-        report.task("stability", started.elapsed(), if total == 0 { "ok" } else { "failed" });
+        report.task(
+            "stability",
+            started.elapsed(),
+            if total == 0 { "ok" } else { "failed" },
+        );
         report.gates.push(Gate::below(
             "SC-004",
             format!("restarts after Ready over {}s", self.watch.as_secs()),
@@ -125,8 +142,14 @@ impl Args {
             ));
             return Ok(());
         }
-        let list: Vec<String> = restarts.iter().map(|r| format!("{}/{} ({})", r.pod, r.container, r.why)).collect();
-        ctx.say(format!("SC-004: {total} restart(s) after Ready: {}", list.join("; ")));
+        let list: Vec<String> = restarts
+            .iter()
+            .map(|r| format!("{}/{} ({})", r.pod, r.container, r.why))
+            .collect();
+        ctx.say(format!(
+            "SC-004: {total} restart(s) after Ready: {}",
+            list.join("; ")
+        ));
         if ctx.global.no_gates {
             ctx.say("reported only (--no-gates)");
             return Ok(());

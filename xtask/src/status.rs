@@ -59,7 +59,13 @@ impl Args {
         images.sort();
         images.dedup();
         let ip = ctx
-            .run(&Minikube { tool: &ctx.tools.minikube, profile: &ctx.global.profile }.ip())
+            .run(
+                &Minikube {
+                    tool: &ctx.tools.minikube,
+                    profile: &ctx.global.profile,
+                }
+                .ip(),
+            )
             .ok()
             .filter(|o| o.success())
             .map(|o| o.stdout.trim().to_string())
@@ -83,7 +89,10 @@ impl Args {
             status.release, status.revision, status.state, status.namespace, status.last_deployed
         );
         let w = status.pods.iter().map(|p| p.name.len()).max().unwrap_or(4);
-        println!("{:w$}  {:5}  {:18}  {:8}  IMAGE", "POD", "READY", "STATUS", "RESTARTS");
+        println!(
+            "{:w$}  {:5}  {:18}  {:8}  IMAGE",
+            "POD", "READY", "STATUS", "RESTARTS"
+        );
         for p in &status.pods {
             println!(
                 "{:w$}  {:5}  {:18}  {:<8}  {}",
@@ -107,7 +116,12 @@ impl Args {
 
 fn row(p: &kube::Pod) -> PodRow {
     let total = p.spec.containers.len();
-    let ready = p.status.container_statuses.iter().filter(|c| c.ready).count();
+    let ready = p
+        .status
+        .container_statuses
+        .iter()
+        .filter(|c| c.ready)
+        .count();
     // What kubectl's STATUS column shows: a waiting or terminated reason wins over the phase.
     let status = p
         .status

@@ -294,10 +294,17 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
             need(ctx, "npm", "Node.js 20 with npm: https://nodejs.org/")?;
             if !std::path::Path::new(&chromium()).is_file() {
                 let msg = format!("Chromium is not installed at {} (`apt-get install chromium`, or set CHROMIUM_PATH)", chromium());
-                return Err(if ctx.ci { Verdict::Failed(msg) } else { Verdict::Skipped(msg) });
+                return Err(if ctx.ci {
+                    Verdict::Failed(msg)
+                } else {
+                    Verdict::Skipped(msg)
+                });
             }
             vec![
-                Step::Run("npm ci", step(ctx, "e2e", "npm", &["ci", "--no-audit", "--no-fund"], 10)),
+                Step::Run(
+                    "npm ci",
+                    step(ctx, "e2e", "npm", &["ci", "--no-audit", "--no-fund"], 10),
+                ),
                 Step::InProcess("browser journey on the running stack", e2e_on_stack),
             ]
         }
@@ -372,7 +379,10 @@ fn images_cached(ctx: &Ctx, report: &mut Report) -> Result<()> {
 /// then the user journey through the frontend container. Cold starts are reported (SC-002
 /// at container level), never gated here: timings are noisy on shared machines.
 fn container_smoke(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let Some(db) = std::env::var("XTASK_SMOKE_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
+    let Some(db) = std::env::var("XTASK_SMOKE_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
         let msg = "XTASK_SMOKE_DATABASE_URL is not set (a PostgreSQL URL of a database the smoke may write to)";
         if ctx.ci {
             bail!("{msg}");
@@ -380,14 +390,26 @@ fn container_smoke(ctx: &Ctx, report: &mut Report) -> Result<()> {
         ctx.say(format!("! container smoke skipped: {msg}"));
         return Ok(());
     };
-    let mut stack = crate::dev::Stack::start(ctx, crate::dev::Mode::Containers, &[], Some(&db), report)?;
+    let mut stack =
+        crate::dev::Stack::start(ctx, crate::dev::Mode::Containers, &[], Some(&db), report)?;
     let result = (|| -> Result<()> {
         for (name, took) in stack.wait_healthy(ctx, Duration::from_secs(180))? {
-            let mut gate = crate::report::Gate::below("SC-002", format!("{name} container: docker run → health 200"), took.as_secs_f64(), 3.0, "s");
+            let mut gate = crate::report::Gate::below(
+                "SC-002",
+                format!("{name} container: docker run → health 200"),
+                took.as_secs_f64(),
+                3.0,
+                "s",
+            );
             gate.enforced = false;
             report.gates.push(gate);
         }
-        let journey = crate::flow::run("http://127.0.0.1:3000", "http://localhost:3000", None, false)?;
+        let journey = crate::flow::run(
+            "http://127.0.0.1:3000",
+            "http://localhost:3000",
+            None,
+            false,
+        )?;
         ctx.say(format!("journey ok: signed up, a task through the proxy, one through the chat ({} seen), account deleted", journey.tasks_seen));
         Ok(())
     })();
@@ -403,7 +425,9 @@ fn chromium() -> String {
 /// ships; locally `dev --release` unless XTASK_SMOKE_DATABASE_URL names a database), runs
 /// the browser tests against it, and always stops it.
 fn e2e_on_stack(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let db = std::env::var("XTASK_SMOKE_DATABASE_URL").ok().filter(|v| !v.is_empty());
+    let db = std::env::var("XTASK_SMOKE_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
     let mode = match &db {
         Some(_) => crate::dev::Mode::Containers,
         None if ctx.ci => bail!("XTASK_SMOKE_DATABASE_URL is not set: CI runs the browser tests on the built images against PostgreSQL"),
@@ -412,11 +436,19 @@ fn e2e_on_stack(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let mut stack = crate::dev::Stack::start(ctx, mode, &[], db.as_deref(), report)?;
     let result = (|| -> Result<()> {
         stack.wait_healthy(ctx, Duration::from_secs(300))?;
-        let cmd = step(ctx, "e2e", "npm", &["test"], 10).env("E2E_BASE_URL", "http://localhost:3000").env("CHROMIUM_PATH", chromium());
+        let cmd = step(ctx, "e2e", "npm", &["test"], 10)
+            .env("E2E_BASE_URL", "http://localhost:3000")
+            .env("CHROMIUM_PATH", chromium());
         let t = std::time::Instant::now();
         let r = ctx.run_ok(&cmd).map(|_| ());
-        report.task("e2e: browser journey", t.elapsed(), if r.is_ok() { "ok" } else { "failed" });
-        r.map_err(|e| e.context("browser tests failed; screenshots and console logs are under target/e2e/"))
+        report.task(
+            "e2e: browser journey",
+            t.elapsed(),
+            if r.is_ok() { "ok" } else { "failed" },
+        );
+        r.map_err(|e| {
+            e.context("browser tests failed; screenshots and console logs are under target/e2e/")
+        })
     })();
     stack.stop(ctx);
     result

@@ -190,10 +190,6 @@ pub struct DockerVersion {
 pub struct DockerPart {
     #[serde(rename = "Version")]
     pub version: String,
-    #[serde(rename = "Os", default)]
-    pub os: String,
-    #[serde(rename = "Arch", default)]
-    pub arch: String,
 }
 
 pub fn parse_docker_version(stdout: &str) -> Result<DockerVersion> {
@@ -389,7 +385,17 @@ impl Docker<'_> {
     /// numeric non-root user and a tmpfs `/tmp`, as the images run in the cluster. Secret
     /// values travel in the client's environment (`-e NAME`), never on the command line.
     pub fn run_hardened(&self, spec: &RunSpec) -> Cmd {
-        let mut c = self.base().args(["run", "--rm", "--network", "host", "--read-only", "--tmpfs", "/tmp", "--user", "10001:10001"]);
+        let mut c = self.base().args([
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "--user",
+            "10001:10001",
+        ]);
         if let Some(n) = &spec.name {
             c = c.args(["--name", n]);
         }
@@ -402,18 +408,17 @@ impl Docker<'_> {
         for (k, v) in &spec.secret_env {
             c = c.args(["-e", k]).secret_env(k, v);
         }
-        c.arg(&spec.image).args(spec.command.iter().cloned()).mutating()
+        c.arg(&spec.image)
+            .args(spec.command.iter().cloned())
+            .mutating()
     }
 
     /// Remove containers by name; missing ones are not an error.
     pub fn rm_force(&self, names: &[String]) -> Cmd {
-        self.base().args(["rm", "-f"]).args(names.iter().cloned()).timeout(Duration::from_secs(60)).mutating()
-    }
-
-    pub fn tag(&self, src: &str, dst: &str) -> Cmd {
         self.base()
-            .args(["tag", src, dst])
-            .timeout(QUICK)
+            .args(["rm", "-f"])
+            .args(names.iter().cloned())
+            .timeout(Duration::from_secs(60))
             .mutating()
     }
 }
@@ -594,7 +599,8 @@ impl Curl<'_> {
             &to.to_string_lossy(),
         ]);
         let c = if self.progress {
-            c.arg("--progress-bar").output(crate::process::Output::Inherit)
+            c.arg("--progress-bar")
+                .output(crate::process::Output::Inherit)
         } else {
             c.arg("-sS")
         };
@@ -747,9 +753,7 @@ impl KubectlIn<'_> {
     }
 
     pub fn describe_pod(&self, pod: &str) -> Cmd {
-        self.base()
-            .args(["describe", "pod", pod])
-            .timeout(QUICK)
+        self.base().args(["describe", "pod", pod]).timeout(QUICK)
     }
 
     /// The last `tail` lines of one container; `previous` reads the instance that crashed.
@@ -801,7 +805,13 @@ impl KubectlIn<'_> {
 
     pub fn delete_pvcs(&self) -> Cmd {
         self.base()
-            .args(["delete", "pvc", "--all", "--ignore-not-found", "--timeout=5m"])
+            .args([
+                "delete",
+                "pvc",
+                "--all",
+                "--ignore-not-found",
+                "--timeout=5m",
+            ])
             .timeout(Duration::from_secs(6 * 60))
             .mutating()
     }
@@ -991,7 +1001,6 @@ mod tests {
             Version::parse(&server.version),
             Some(Version::new(20, 10, 24))
         );
-        assert_eq!(server.arch, "amd64");
         let down = parse_docker_version(&fixture("docker-version-daemon-down.json")).unwrap();
         assert!(down.server.is_none());
     }

@@ -97,7 +97,13 @@ impl Args {
         }
         let mut started = false;
         if running {
-            ctx.say(format!("profile `{profile}` is running"));
+            let k8s = existing
+                .as_ref()
+                .and_then(|p| p.config.as_ref())
+                .and_then(|c| c.kubernetes.as_ref())
+                .map(|k| format!(" (Kubernetes {})", k.version))
+                .unwrap_or_default();
+            ctx.say(format!("profile `{profile}` is running{k8s}"));
         } else {
             if existing.is_none() {
                 cluster::confirm(
@@ -110,7 +116,13 @@ impl Args {
                 )?;
             }
             resources_enough(ctx, self.memory, self.cpus)?;
-            ctx.say(format!("starting minikube profile `{profile}` …"));
+            match &existing {
+                Some(p) => ctx.say(format!(
+                    "starting minikube profile `{profile}` ({}; it keeps the memory and CPUs it was created with) …",
+                    if p.status.is_empty() { "not running" } else { p.status.as_str() }
+                )),
+                None => ctx.say(format!("creating minikube profile `{profile}` …")),
+            }
             let start = mk
                 .start(&StartOptions {
                     driver: self.driver.clone(),
@@ -143,7 +155,8 @@ impl Args {
             context: profile,
             namespace: "ingress-nginx",
         };
-        let controller = k.wait_pods_ready("app.kubernetes.io/component=controller", self.ready_timeout);
+        let controller =
+            k.wait_pods_ready("app.kubernetes.io/component=controller", self.ready_timeout);
         if ctx.global.dry_run && !running {
             println!("would run: {}", k.readyz().display());
             println!("would run: {}", controller.display());
@@ -176,9 +189,15 @@ impl Args {
 fn resources_enough(ctx: &Ctx, memory_mb: u64, cpus: u32) -> Result<()> {
     let profile = &ctx.global.profile;
     let (id, what) = if memory_mb < MIN_MEMORY_MB {
-        ("MINIKUBE_MEMORY_LOW", format!("{memory_mb} MB of memory; the release needs ≥ {MIN_MEMORY_MB} MB"))
+        (
+            "MINIKUBE_MEMORY_LOW",
+            format!("{memory_mb} MB of memory; the release needs ≥ {MIN_MEMORY_MB} MB"),
+        )
     } else if cpus < MIN_CPUS {
-        ("MINIKUBE_CPUS_LOW", format!("{cpus} CPUs; the release needs ≥ {MIN_CPUS}"))
+        (
+            "MINIKUBE_CPUS_LOW",
+            format!("{cpus} CPUs; the release needs ≥ {MIN_CPUS}"),
+        )
     } else {
         return Ok(());
     };

@@ -55,28 +55,49 @@ pub fn cluster() -> Fake {
         "helm/todo-app/values-dev.yaml",
         "images:\n  frontend:\n    pullPolicy: Never\n",
     );
-    f.rule("kubectl", "--context minikube get --raw /readyz*", 0, "readyz.txt")
-        .rule(
-            "kubectl",
-            "--context minikube -n ingress-nginx wait*",
-            0,
-            "ingress-wait.txt",
-        )
-        .rule("kubectl", "--context minikube get nodes -o json", 0, "nodes.json")
-        .rule("kubectl", "*get events -o json", 0, "events.json")
-        .rule("kubectl", "*describe pod*", 0, "describe.txt")
-        .rule("kubectl", "*logs * -c migrate *", 0, "logs-migrate-previous.txt")
-        .rule("kubectl", "*logs *", 0, "logs-backend-previous.txt")
-        .rule("docker", "build*", 0, "-")
-        .rule("helm", "rollback *", 0, "helm-rollback.txt")
-        .rule("helm", "uninstall *", 0, "helm-uninstall.txt");
+    f.rule(
+        "kubectl",
+        "--context minikube get --raw /readyz*",
+        0,
+        "readyz.txt",
+    )
+    .rule(
+        "kubectl",
+        "--context minikube -n ingress-nginx wait*",
+        0,
+        "ingress-wait.txt",
+    )
+    .rule(
+        "kubectl",
+        "--context minikube get nodes -o json",
+        0,
+        "nodes.json",
+    )
+    .rule("kubectl", "*get events -o json", 0, "events.json")
+    .rule("kubectl", "*describe pod*", 0, "describe.txt")
+    .rule(
+        "kubectl",
+        "*logs * -c migrate *",
+        0,
+        "logs-migrate-previous.txt",
+    )
+    .rule("kubectl", "*logs *", 0, "logs-backend-previous.txt")
+    .rule("docker", "build*", 0, "-")
+    .rule("helm", "rollback *", 0, "helm-rollback.txt")
+    .rule("helm", "uninstall *", 0, "helm-uninstall.txt");
     f
 }
 
 /// A first install: no release yet, images not built.
 pub fn first_install(f: &Fake) {
     f.rule("docker", "image inspect*", 0, "-|1,-|1,-|1,inspect.txt")
-        .rule_err("helm", "history todo-app*", 1, "-", "helm-history-notfound.stderr")
+        .rule_err(
+            "helm",
+            "history todo-app*",
+            1,
+            "-",
+            "helm-history-notfound.stderr",
+        )
         .rule("helm", "upgrade --install*", 0, "helm-install.txt");
 }
 

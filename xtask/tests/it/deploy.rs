@@ -23,7 +23,8 @@ fn a_clean_first_install_becomes_ready_over_several_polls() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("(Helm 4)"), "{r:?}");
     assert!(
-        r.stderr.contains("waiting: deployment todo-app-frontend: 0/2 ready"),
+        r.stderr
+            .contains("waiting: deployment todo-app-frontend: 0/2 ready"),
         "{r:?}"
     );
     assert!(
@@ -31,12 +32,16 @@ fn a_clean_first_install_becomes_ready_over_several_polls() {
         "{r:?}"
     );
     assert!(
-        r.stderr.contains("✓ todo-app revision 1 deployed: 6 pods Ready"),
+        r.stderr
+            .contains("✓ todo-app revision 1 deployed: 6 pods Ready"),
         "{r:?}"
     );
     assert!(r.stdout.contains("http://todo.local"), "{r:?}");
     assert_eq!(count(&f, "docker build"), 3);
-    assert_eq!(count(&f, "kubectl --context minikube -n todo-app get deployments"), 4);
+    assert_eq!(
+        count(&f, "kubectl --context minikube -n todo-app get deployments"),
+        4
+    );
     // No rollback, no uninstall, no bundle on success.
     assert_eq!(count(&f, "helm rollback") + count(&f, "helm uninstall"), 0);
     assert!(bundles(&f).is_empty());
@@ -44,14 +49,20 @@ fn a_clean_first_install_becomes_ready_over_several_polls() {
     // The secrets went through stdin, never the command line, and were generated 0600.
     let stdin = fs::read_to_string(f.scenario().join("helm.stdin")).unwrap();
     let values: serde_json::Value = serde_json::from_str(&stdin).unwrap();
-    let secret = values["secrets"]["betterAuthSecret"].as_str().unwrap().to_string();
+    let secret = values["secrets"]["betterAuthSecret"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(secret.len(), 64);
     assert!(values["secrets"]["postgresPassword"].is_string());
     let log = calls(&f);
     assert!(!log.contains(&secret) && !r.stderr.contains(&secret) && !r.stdout.contains(&secret));
     let env = f.root.join(".data/secrets.env");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(fs::metadata(&env).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&env).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     let rep = report(&f);
     let gates = rep["gates"].as_array().unwrap();
@@ -66,7 +77,14 @@ fn a_clean_first_install_becomes_ready_over_several_polls() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    for t in ["doctor", "up (already running)", "build", "helm upgrade", "readiness watch", "deploy"] {
+    for t in [
+        "doctor",
+        "up (already running)",
+        "build",
+        "helm upgrade",
+        "readiness watch",
+        "deploy",
+    ] {
         assert!(tasks.contains(&t), "{tasks:?}");
     }
     let cluster_calls: String = log
@@ -81,8 +99,19 @@ fn a_clean_first_install_becomes_ready_over_several_polls() {
 fn a_second_deploy_with_no_change_builds_nothing_and_passes_the_same_tags() {
     let f = cluster();
     f.rule("docker", "image inspect*", 0, "-|1,-|1,-|1,inspect.txt")
-        .rule_err("helm", "history todo-app*", 0, "-|1,helm-history.json", "helm-history-notfound.stderr")
-        .rule("helm", "upgrade --install*", 0, "helm-install.txt,helm-upgrade.txt")
+        .rule_err(
+            "helm",
+            "history todo-app*",
+            0,
+            "-|1,helm-history.json",
+            "helm-history-notfound.stderr",
+        )
+        .rule(
+            "helm",
+            "upgrade --install*",
+            0,
+            "helm-install.txt,helm-upgrade.txt",
+        )
         .rule("kubectl", WATCH, 0, "ready.json");
     let first = deploy(&f, &[]);
     assert_eq!(first.code, 0, "{first:?}");
@@ -102,7 +131,10 @@ fn a_second_deploy_with_no_change_builds_nothing_and_passes_the_same_tags() {
         upgrades[0], upgrades[1],
         "the same content tags, so Helm leaves the Deployments (and pods) alone"
     );
-    assert!(upgrades[0].contains("--set images.backend.tag="), "{upgrades:?}");
+    assert!(
+        upgrades[0].contains("--set images.backend.tag="),
+        "{upgrades:?}"
+    );
     assert!(!upgrades[0].contains("--wait") && !upgrades[0].contains("--atomic"));
 }
 
@@ -113,13 +145,19 @@ fn helm_3_and_helm_4_run_the_same_commands() {
         f.fixture(version);
         // Replace the healthy machine's `helm version` answer.
         let rules = f.scenario().join("helm.rules");
-        let text = fs::read_to_string(&rules).unwrap().replace("helm4-version.txt", version);
+        let text = fs::read_to_string(&rules)
+            .unwrap()
+            .replace("helm4-version.txt", version);
         fs::write(&rules, text).unwrap();
         upgrade(&f);
         f.rule("kubectl", WATCH, 0, "ready.json");
         let r = deploy(&f, &[]);
         assert_eq!(r.code, 0, "{r:?}");
-        let helm: Vec<String> = f.calls().into_iter().filter(|c| c.starts_with("helm ")).collect();
+        let helm: Vec<String> = f
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("helm "))
+            .collect();
         (r, helm)
     };
     let (r3, helm3) = run("helm3-version.txt");
@@ -134,12 +172,23 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
     let f = cluster();
     f.rule("docker", "image inspect*", 0, "inspect.txt")
         .rule("helm", "history todo-app*", 0, "helm-history.json")
-        .rule_err("helm", "upgrade --install*", 1, "-", "helm-upgrade-failed.stderr");
+        .rule_err(
+            "helm",
+            "upgrade --install*",
+            1,
+            "-",
+            "helm-upgrade-failed.stderr",
+        );
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("✗ deploy failed: helm upgrade failed"), "{r:?}");
     assert!(
-        r.stderr.contains("secrets.betterAuthSecret: String length must be greater than or equal to 32"),
+        r.stderr.contains("✗ deploy failed: helm upgrade failed"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains(
+            "secrets.betterAuthSecret: String length must be greater than or equal to 32"
+        ),
         "{r:?}"
     );
     assert!(r.stderr.contains("rolled back to revision 1"), "{r:?}");
@@ -149,11 +198,31 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
         .iter()
         .position(|c| c == "helm rollback todo-app 1 --kube-context minikube --namespace todo-app")
         .unwrap_or_else(|| panic!("{log:?}"));
-    assert!(events < rollback, "the bundle is written before the rollback: {log:?}");
+    assert!(
+        events < rollback,
+        "the bundle is written before the rollback: {log:?}"
+    );
+    let cluster_calls: String = log
+        .iter()
+        .filter(|c| c.starts_with("helm ") || c.starts_with("kubectl --context"))
+        .filter(|c| !c.contains(" version"))
+        .map(|c| format!("{c}\n"))
+        .collect();
+    snapshot("deploy-helm-failure-calls", &cluster_calls);
     let b = bundles(&f);
     assert_eq!(b.len(), 1);
-    for file in ["summary.txt", "events.json", "helm-history.json", "doctor.json", "report.json"] {
-        assert!(b[0].join(file).is_file(), "{file} missing from {}", b[0].display());
+    for file in [
+        "summary.txt",
+        "events.json",
+        "helm-history.json",
+        "doctor.json",
+        "report.json",
+    ] {
+        assert!(
+            b[0].join(file).is_file(),
+            "{file} missing from {}",
+            b[0].display()
+        );
     }
 }
 
@@ -161,18 +230,35 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
 fn failing(scenario: &str, extra: &[&str]) -> (Fake, Run) {
     let f = cluster();
     first_install(&f);
-    f.rule("kubectl", WATCH, 0, scenario)
-        .rule("kubectl", "*get pods -l app=todo-chatbot -o json", 0, scenario);
+    f.rule("kubectl", WATCH, 0, scenario).rule(
+        "kubectl",
+        "*get pods -l app=todo-chatbot -o json",
+        0,
+        scenario,
+    );
     let r = deploy(&f, extra);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("✗ deploy failed"), "{r:?}");
-    assert!(r.stderr.contains("diagnose bundle: target/xtask/diagnose-"), "{r:?}");
+    assert!(
+        r.stderr.contains("diagnose bundle: target/xtask/diagnose-"),
+        "{r:?}"
+    );
     (f, r)
 }
 
 fn uninstalled(f: &Fake, r: &Run) {
-    assert_eq!(count(f, "helm uninstall todo-app --kube-context minikube --namespace todo-app"), 1);
-    assert!(r.stderr.contains("first install failed: release todo-app uninstalled"), "{r:?}");
+    assert_eq!(
+        count(
+            f,
+            "helm uninstall todo-app --kube-context minikube --namespace todo-app"
+        ),
+        1
+    );
+    assert!(
+        r.stderr
+            .contains("first install failed: release todo-app uninstalled"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -182,9 +268,15 @@ fn crash_loop_shows_the_last_log_lines() {
         r.stderr.contains("pod todo-app-backend-5b8f7d9c6-h3j9m container backend is crashing (CrashLoopBackOff, exit code 1, 4 restarts)"),
         "{r:?}"
     );
-    assert!(r.stderr.contains("mcp_service_token: Field required"), "{r:?}");
     assert!(
-        f.calls().iter().any(|c| c.contains("logs todo-app-backend-5b8f7d9c6-h3j9m -c backend --tail=20 --previous")),
+        r.stderr.contains("mcp_service_token: Field required"),
+        "{r:?}"
+    );
+    assert!(
+        f.calls()
+            .iter()
+            .any(|c| c
+                .contains("logs todo-app-backend-5b8f7d9c6-h3j9m -c backend --tail=20 --previous")),
         "{:?}",
         f.calls()
     );
@@ -192,37 +284,66 @@ fn crash_loop_shows_the_last_log_lines() {
     let b = bundles(&f);
     let summary = fs::read_to_string(b[0].join("summary.txt")).unwrap();
     assert!(summary.contains("CrashLoopBackOff"), "{summary}");
-    assert!(b[0].join("describe-todo-app-backend-5b8f7d9c6-h3j9m.txt").is_file());
-    assert!(b[0].join("logs-todo-app-backend-5b8f7d9c6-h3j9m-backend-previous.txt").is_file());
+    assert!(b[0]
+        .join("describe-todo-app-backend-5b8f7d9c6-h3j9m.txt")
+        .is_file());
+    assert!(b[0]
+        .join("logs-todo-app-backend-5b8f7d9c6-h3j9m-backend-previous.txt")
+        .is_file());
 }
 
 #[test]
 fn a_missing_image_names_the_image_and_the_fix() {
     let (f, r) = failing("image-missing.json", &[]);
     assert!(
-        r.stderr.contains("image todo-frontend:3f9a1c2b7d4e is not in the cluster's daemon (ErrImageNeverPull)"),
+        r.stderr.contains(
+            "image todo-frontend:3f9a1c2b7d4e is not in the cluster's daemon (ErrImageNeverPull)"
+        ),
         "{r:?}"
     );
-    assert!(r.stderr.contains("fix: `cargo xtask build --target minikube frontend`"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("fix: `cargo xtask build --target minikube frontend`"),
+        "{r:?}"
+    );
     uninstalled(&f, &r);
 }
 
 #[test]
 fn unschedulable_shows_requests_and_allocatable() {
     let (f, r) = failing("unschedulable.json", &["--settle", "1s"]);
-    assert!(r.stderr.contains("cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu."), "{r:?}");
-    assert!(r.stderr.contains("the pod asks: cpu 100m, memory 192Mi"), "{r:?}");
-    assert!(r.stderr.contains("node minikube allocatable: cpu 2000m, memory 3916Mi"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu."),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("the pod asks: cpu 100m, memory 192Mi"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("node minikube allocatable: cpu 2000m, memory 3916Mi"),
+        "{r:?}"
+    );
     uninstalled(&f, &r);
 }
 
 #[test]
 fn a_failing_readiness_probe_shows_its_events_at_the_timeout() {
     let (f, r) = failing("not-ready.json", &["--timeout", "1s"]);
-    assert!(r.stderr.contains("not every pod was Ready within 1s"), "{r:?}");
-    assert!(r.stderr.contains("runs but is not Ready; its probe events:"), "{r:?}");
     assert!(
-        r.stderr.contains("Readiness probe failed: HTTP probe failed with statuscode: 503 (x7)"),
+        r.stderr.contains("not every pod was Ready within 1s"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("runs but is not Ready; its probe events:"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("Readiness probe failed: HTTP probe failed with statuscode: 503 (x7)"),
         "{r:?}"
     );
     uninstalled(&f, &r);
@@ -231,8 +352,16 @@ fn a_failing_readiness_probe_shows_its_events_at_the_timeout() {
 #[test]
 fn a_failed_migration_shows_its_log() {
     let (f, r) = failing("init-failed.json", &[]);
-    assert!(r.stderr.contains("init container migrate of pod todo-app-backend-5b8f7d9c6-h3j9m failed"), "{r:?}");
-    assert!(r.stderr.contains("password authentication failed for user \"todo\""), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("init container migrate of pod todo-app-backend-5b8f7d9c6-h3j9m failed"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("password authentication failed for user \"todo\""),
+        "{r:?}"
+    );
     uninstalled(&f, &r);
 }
 
@@ -240,14 +369,21 @@ fn a_failed_migration_shows_its_log() {
 fn oom_killed_names_the_limit() {
     let (f, r) = failing("oom.json", &[]);
     assert!(r.stderr.contains("killed for running out of memory (OOMKilled, exit code 137); its memory limit is 512Mi"), "{r:?}");
-    assert!(r.stderr.contains("raise resources.backend.limits.memory"), "{r:?}");
+    assert!(
+        r.stderr.contains("raise resources.backend.limits.memory"),
+        "{r:?}"
+    );
     uninstalled(&f, &r);
 }
 
 #[test]
 fn a_watch_timeout_fails_and_cleans_up() {
     let (f, r) = failing("progress-1.json", &["--timeout", "1s"]);
-    assert!(r.stderr.contains("not every pod was Ready within 1s (deployment todo-app-frontend: 0/2 ready"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("not every pod was Ready within 1s (deployment todo-app-frontend: 0/2 ready"),
+        "{r:?}"
+    );
     uninstalled(&f, &r);
 }
 
@@ -265,11 +401,23 @@ fn a_slow_cold_start_fails_the_sc002_gate_unless_no_gates() {
     f.rule("kubectl", WATCH, 0, "ready-slow.json");
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("✗ SC-002 cold start todo-app-mcp-6d5c4b3a2-z9y8x (started → Ready): 5 s"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("✗ SC-002 cold start todo-app-mcp-6d5c4b3a2-z9y8x (started → Ready): 5 s"),
+        "{r:?}"
+    );
     assert!(r.stderr.contains("1 gate(s) over budget"), "{r:?}");
     let r = deploy(&f, &["--no-gates"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(report(&f)["gates"].as_array().unwrap().iter().filter(|g| g["pass"] == false).count(), 1);
+    assert_eq!(
+        report(&f)["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["pass"] == false)
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -279,7 +427,10 @@ fn the_doctor_stops_a_deploy_with_its_id_and_exit_code() {
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 45, "{r:?}");
     assert!(r.stderr.contains("[TOOL_HELM_MISSING]"), "{r:?}");
-    assert_eq!(count(&f, "docker build") + count(&f, "minikube -p minikube start"), 0);
+    assert_eq!(
+        count(&f, "docker build") + count(&f, "minikube -p minikube start"),
+        0
+    );
 }
 
 #[test]
@@ -287,15 +438,134 @@ fn dry_run_prints_the_plan_with_secrets_redacted() {
     let mut f = cluster();
     let secret = "env-secret-that-must-never-show-0123456789";
     f.set_env("BETTER_AUTH_SECRET", secret);
-    f.rule("docker", "image inspect*", 1, "-")
-        .rule_err("helm", "history todo-app*", 1, "-", "helm-history-notfound.stderr");
+    f.rule("docker", "image inspect*", 1, "-").rule_err(
+        "helm",
+        "history todo-app*",
+        1,
+        "-",
+        "helm-history-notfound.stderr",
+    );
     let r = deploy(&f, &["--dry-run"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
-    assert!(!f.root.join(".data/secrets.env").exists(), "a dry run writes nothing");
-    assert!(r.stderr.contains("would generate .data/secrets.env"), "{r:?}");
+    assert!(
+        !f.root.join(".data/secrets.env").exists(),
+        "a dry run writes nothing"
+    );
+    assert!(
+        r.stderr.contains("would generate .data/secrets.env"),
+        "{r:?}"
+    );
     assert_eq!(count(&f, "docker build") + count(&f, "helm upgrade"), 0);
     assert!(!f.root.join("target/xtask/report.json").exists());
     let plan = r.stdout.replace(&f.root.display().to_string(), "<repo>");
     snapshot("deploy-dry-run", &plan);
+}
+
+#[test]
+fn an_unreachable_cluster_is_named_before_anything_is_installed() {
+    for (version, stderr) in [
+        ("helm4-version.txt", "helm4-history-unreachable.stderr"),
+        ("helm3-version.txt", "helm3-history-unreachable.stderr"),
+    ] {
+        let f = cluster();
+        f.fixture(version);
+        let rules = f.scenario().join("helm.rules");
+        let text = fs::read_to_string(&rules)
+            .unwrap()
+            .replace("helm4-version.txt", version);
+        fs::write(&rules, text).unwrap();
+        f.rule("docker", "image inspect*", 0, "inspect.txt")
+            .rule_err("helm", "history todo-app*", 1, "-", stderr);
+        let r = deploy(&f, &[]);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(
+            r.stderr.contains("could not read the release's history"),
+            "{r:?}"
+        );
+        assert!(
+            r.stderr
+                .contains("ubernetes cluster unreachable: context \"minikube\" does not exist"),
+            "{r:?}"
+        );
+        assert!(
+            r.stderr
+                .contains("fix: is the cluster up? `cargo xtask up`"),
+            "{r:?}"
+        );
+        assert_eq!(count(&f, "helm upgrade") + count(&f, "helm uninstall"), 0);
+    }
+}
+
+#[test]
+fn a_first_install_that_helm_refuses_leaves_nothing_to_undo() {
+    let f = cluster();
+    f.rule("docker", "image inspect*", 0, "inspect.txt")
+        .rule_err(
+            "helm",
+            "history todo-app*",
+            1,
+            "-",
+            "helm-history-notfound.stderr",
+        )
+        .rule_err(
+            "helm",
+            "upgrade --install*",
+            1,
+            "-",
+            "helm-upgrade-failed.stderr",
+        );
+    // Replace the cluster's uninstall rule: there is no release to uninstall.
+    let rules = f.scenario().join("helm.rules");
+    let text = fs::read_to_string(&rules).unwrap().replace(
+        "uninstall *\t0\thelm-uninstall.txt\t-",
+        "uninstall *\t1\t-\thelm-history-notfound.stderr",
+    );
+    fs::write(&rules, text).unwrap();
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("nothing was installed, so there is nothing to undo"),
+        "{r:?}"
+    );
+    assert_eq!(count(&f, "helm uninstall"), 1);
+    assert_eq!(count(&f, "helm rollback"), 0);
+}
+
+#[test]
+fn deploy_starts_the_profile_first_when_it_is_not_running() {
+    let f = cluster();
+    f.file("no-profiles.json", r#"{"invalid":[],"valid":[]}"#);
+    f.file("not-found.txt", "* Profile \"minikube\" not found.\n");
+    // Before `minikube start`: no profile; after it, the healthy answers.
+    let rules = f.scenario().join("minikube.rules");
+    let text = fs::read_to_string(&rules)
+        .unwrap()
+        .replace(
+            "-p minikube status -o json\t0\tminikube-status-running.json",
+            "-p minikube status -o json\t0\tnot-found.txt|85,minikube-status-running.json",
+        )
+        .replace(
+            "profile list -o json\t0\tminikube-profile-list.json",
+            "profile list -o json\t0\tno-profiles.json,minikube-profile-list.json",
+        );
+    fs::write(&rules, text).unwrap();
+    f.rule("minikube", "-p minikube start*", 0, "-");
+    first_install(&f);
+    f.rule("kubectl", WATCH, 0, "ready.json");
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let calls = f.calls();
+    let start = calls
+        .iter()
+        .position(|c| c == "minikube -p minikube start --driver docker --memory 4096 --cpus 2")
+        .unwrap_or_else(|| panic!("{calls:?}"));
+    let build = calls
+        .iter()
+        .position(|c| c.starts_with("docker build"))
+        .unwrap();
+    assert!(start < build, "{calls:?}");
+    let tasks = report(&f)["tasks"].to_string();
+    assert!(tasks.contains("up (started)"), "{tasks}");
 }

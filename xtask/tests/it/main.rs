@@ -3,6 +3,7 @@
 //! where a Docker daemon answers, against real Docker.
 
 mod build;
+mod cluster;
 mod cluster_fakes;
 mod deploy;
 mod doctor;

@@ -57,7 +57,11 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<String>>, broken: &BTreeSet<String>) 
             let head = String::from_utf8_lossy(&raw[..i]).into_owned();
             let len: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
                 .unwrap_or(0);
             while raw.len() < i + 4 + len {
                 let n = s.read(&mut buf).unwrap_or(0);
@@ -76,13 +80,22 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<String>>, broken: &BTreeSet<String>) 
         .find_map(|l| l.strip_prefix("Host: "))
         .unwrap_or("")
         .to_string();
-    let cookie = head.lines().any(|l| l.starts_with("Cookie: better-auth.session_token=s3ss10n"));
-    log.lock().unwrap().push(format!("{method} {path} host={host}"));
+    let cookie = head
+        .lines()
+        .any(|l| l.starts_with("Cookie: better-auth.session_token=s3ss10n"));
+    log.lock()
+        .unwrap()
+        .push(format!("{method} {path} host={host}"));
     let key = format!("{method} {path}");
     let uid = "u-smoke-1";
     let (status, ctype, text, extra): (u16, &str, String, &str) = if broken.contains(&key) {
         let code = if path == "/ready" { 503 } else { 500 };
-        (code, "application/json", r#"{"detail":"broken on purpose"}"#.into(), "")
+        (
+            code,
+            "application/json",
+            r#"{"detail":"broken on purpose"}"#.into(),
+            "",
+        )
     } else {
         match (method, path) {
             ("GET", "/health") | ("GET", "/ready") => (200, "application/json", r#"{"status":"ok"}"#.into(), ""),
@@ -127,7 +140,13 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<String>>, broken: &BTreeSet<String>) 
 
 fn smoke_env(server: &Server) -> Fake {
     let f = cluster();
-    f.file("port-forward.txt", &format!("Forwarding from 127.0.0.1:{} -> 8000\nForwarding from [::1]:{} -> 8000\n", server.port, server.port));
+    f.file(
+        "port-forward.txt",
+        &format!(
+            "Forwarding from 127.0.0.1:{} -> 8000\nForwarding from [::1]:{} -> 8000\n",
+            server.port, server.port
+        ),
+    );
     f
 }
 
@@ -141,7 +160,12 @@ fn smoke(f: &Fake, server: &Server, extra: &[&str]) -> Run {
 /// Every healthy rule; `skip` leaves one out so the test can add its own.
 fn healthy_rules(f: &Fake, skip: &str) {
     if skip != "pods" {
-        f.rule("kubectl", "*get pods -l app=todo-chatbot -o json", 0, "ready.json");
+        f.rule(
+            "kubectl",
+            "*get pods -l app=todo-chatbot -o json",
+            0,
+            "ready.json",
+        );
     }
     if skip != "port-forward" {
         f.rule("kubectl", "*port-forward*", 0, "port-forward.txt@sleep:30");
@@ -151,18 +175,27 @@ fn healthy_rules(f: &Fake, skip: &str) {
     }
 }
 
-/// Every port-forward the fake started is gone once the xtask has exited.
-fn no_forward_left(f: &Fake) {
+/// Every port-forward the fake started is gone once the xtask has exited; returns how many
+/// there were.
+fn no_forward_left(f: &Fake) -> usize {
     let dir = f.scenario().join(".pids");
     let pids: Vec<i32> = std::fs::read_dir(&dir)
-        .map(|d| d.flatten().filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok()).collect())
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
+                .collect()
+        })
         .unwrap_or_default();
+    let started = pids.len();
     for pid in pids {
         // Gone, or a zombie waiting for its reaper: either way not running.
         let mut running = false;
         for _ in 0..50 {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            running = stat.rsplit(')').next().is_some_and(|r| !r.trim_start().starts_with('Z') && !r.trim().is_empty());
+            running = stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|r| !r.trim_start().starts_with('Z') && !r.trim().is_empty());
             if !running {
                 break;
             }
@@ -170,6 +203,7 @@ fn no_forward_left(f: &Fake) {
         }
         assert!(!running, "port-forward {pid} outlived the xtask");
     }
+    started
 }
 
 #[test]
@@ -191,13 +225,28 @@ fn everything_passes_and_the_throwaway_user_is_deleted() {
         assert!(r.stderr.contains(line), "{line}\n{r:?}");
     }
     let seen = server.seen();
-    assert!(seen.contains(&"GET / host=todo.local".to_string()), "{seen:?}");
-    assert!(seen.contains(&"DELETE /api/backend/u-smoke-1 host=todo.local".to_string()), "{seen:?}");
-    assert!(seen.contains(&"POST /api/auth/delete-user host=todo.local".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"GET / host=todo.local".to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&"DELETE /api/backend/u-smoke-1 host=todo.local".to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&"POST /api/auth/delete-user host=todo.local".to_string()),
+        "{seen:?}"
+    );
     assert!(f.calls().iter().any(|c| c == "kubectl --context minikube -n todo-app port-forward --address 127.0.0.1 svc/backend-service :8000"), "{:?}", f.calls());
-    assert!(f.calls().iter().any(|c| c.starts_with("helm test todo-app --kube-context minikube --namespace todo-app --logs")));
+    assert!(f.calls().iter().any(
+        |c| c.starts_with("helm test todo-app --kube-context minikube --namespace todo-app --logs")
+    ));
     assert!(f.root.join("target/xtask/smoke/report.json").is_file());
-    no_forward_left(&f);
+    assert_eq!(
+        no_forward_left(&f),
+        1,
+        "one port-forward was started, and stopped"
+    );
 }
 
 #[test]
@@ -218,30 +267,61 @@ fn fails(broken: &[&str], skip: &str, extra_rules: impl Fn(&Fake), check: &str, 
     extra_rules(&f);
     let r = smoke(&f, &server, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    let line = r.stderr.lines().find(|l| l.starts_with(&format!("✗ {check}:"))).unwrap_or_else(|| panic!("no ✗ {check}: {r:?}"));
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.starts_with(&format!("✗ {check}:")))
+        .unwrap_or_else(|| panic!("no ✗ {check}: {r:?}"));
     assert!(line.contains(why), "{line}\n{r:?}");
-    assert!(r.stderr.contains("smoke: 5 passed, 1 failed") || check.starts_with("ingress"), "{r:?}");
-    no_forward_left(&f);
+    assert!(
+        r.stderr.contains("smoke: 5 passed, 1 failed") || check.starts_with("ingress"),
+        "{r:?}"
+    );
+    // Each check starts at most one port-forward, and none outlives the run.
+    assert!(no_forward_left(&f) <= 1);
 }
 
 #[test]
 fn a_restarted_pod_fails_the_pods_check() {
-    fails(&[], "pods", |f| {
-        f.rule("kubectl", "*get pods -l app=todo-chatbot -o json", 0, "restarted.json");
-    }, "pods", "container backend restarted 1 time(s) (last: OOMKilled, exit 137)");
+    fails(
+        &[],
+        "pods",
+        |f| {
+            f.rule(
+                "kubectl",
+                "*get pods -l app=todo-chatbot -o json",
+                0,
+                "restarted.json",
+            );
+        },
+        "pods",
+        "container backend restarted 1 time(s) (last: OOMKilled, exit 137)",
+    );
 }
 
 #[test]
 fn an_unready_backend_fails_through_the_port_forward() {
-    fails(&["GET /ready"], "", |_| {}, "backend via port-forward", "GET /ready through the port-forward → HTTP 503");
+    fails(
+        &["GET /ready"],
+        "",
+        |_| {},
+        "backend via port-forward",
+        "GET /ready through the port-forward → HTTP 503",
+    );
 }
 
 #[test]
 fn a_port_forward_that_dies_says_why() {
-    fails(&[], "port-forward", |f| {
-        f.file("pf-error.txt", "error: unable to forward port because pod is not running. Current status=Pending\n");
-        f.rule_err("kubectl", "*port-forward*", 1, "-", "pf-error.txt");
-    }, "backend via port-forward", "unable to forward port because pod is not running");
+    fails(
+        &[],
+        "port-forward",
+        |f| {
+            f.file("pf-error.txt", "error: unable to forward port because pod is not running. Current status=Pending\n");
+            f.rule_err("kubectl", "*port-forward*", 1, "-", "pf-error.txt");
+        },
+        "backend via port-forward",
+        "unable to forward port because pod is not running",
+    );
 }
 
 #[test]
@@ -251,39 +331,87 @@ fn a_broken_ingress_fails_and_skips_the_journey() {
     healthy_rules(&f, "");
     let r = smoke(&f, &server, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("✗ ingress /: GET http://127.0.0.1:"), "{r:?}");
-    assert!(r.stderr.contains("✗ end to end: skipped: the ingress checks above failed"), "{r:?}");
+    assert!(
+        r.stderr.contains("✗ ingress /: GET http://127.0.0.1:"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("✗ end to end: skipped: the ingress checks above failed"),
+        "{r:?}"
+    );
     assert!(r.stderr.contains("failed: ingress /, end to end"), "{r:?}");
-    no_forward_left(&f);
+    assert_eq!(no_forward_left(&f), 1);
 }
 
 #[test]
 fn a_failing_health_route_fails_the_ingress_check() {
-    fails(&["GET /api/health"], "", |_| {}, "ingress /api/health", "HTTP 500");
+    fails(
+        &["GET /api/health"],
+        "",
+        |_| {},
+        "ingress /api/health",
+        "HTTP 500",
+    );
 }
 
 #[test]
-fn a_chat_that_adds_nothing_fails_the_journey_and_still_cleans_up() {
+fn a_failing_chat_fails_the_journey_and_still_cleans_up() {
     let server = Server::start(&["POST /api/backend/u-smoke-1/chat"]);
     let f = smoke_env(&server);
     healthy_rules(&f, "");
     let r = smoke(&f, &server, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("✗ end to end: POST /api/backend/u-smoke-1/chat: expected HTTP 200, got 500"), "{r:?}");
-    assert!(server.seen().iter().any(|s| s.starts_with("DELETE /api/backend/u-smoke-1")), "the account is deleted after a failed journey");
+    assert!(
+        r.stderr
+            .contains("✗ end to end: POST /api/backend/u-smoke-1/chat: expected HTTP 200, got 500"),
+        "{r:?}"
+    );
+    assert!(
+        server
+            .seen()
+            .iter()
+            .any(|s| s.starts_with("DELETE /api/backend/u-smoke-1")),
+        "the account is deleted after a failed journey"
+    );
 }
 
 #[test]
 fn a_failing_helm_test_shows_its_output() {
-    fails(&[], "helm test", |f| {
-        f.rule_err("helm", "test todo-app*", 1, "helm-test-failed.txt", "helm-test-failed.stderr");
-    }, "helm test", "");
+    fails(
+        &[],
+        "helm test",
+        |f| {
+            f.rule_err(
+                "helm",
+                "test todo-app*",
+                1,
+                "helm-test-failed.txt",
+                "helm-test-failed.stderr",
+            );
+        },
+        "helm test",
+        "",
+    );
     // The reason is helm's own output, a few lines further down.
     let server = Server::start(&[]);
     let f = smoke_env(&server);
     healthy_rules(&f, "helm test");
-    f.rule_err("helm", "test todo-app*", 1, "helm-test-failed.txt", "helm-test-failed.stderr");
+    f.rule_err(
+        "helm",
+        "test todo-app*",
+        1,
+        "helm-test-failed.txt",
+        "helm-test-failed.stderr",
+    );
     let r = smoke(&f, &server, &[]);
-    assert!(r.stderr.contains("http://backend-service:8000/ready FAILED: HTTP Error 503"), "{r:?}");
-    assert!(r.stderr.contains("pod todo-app-test-health failed"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("http://backend-service:8000/ready FAILED: HTTP Error 503"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("pod todo-app-test-health failed"),
+        "{r:?}"
+    );
 }

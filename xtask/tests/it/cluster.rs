@@ -1,0 +1,438 @@
+//! `up`, `status`, `logs`, `down`, `diagnose`, `stability`, and the fixtures themselves.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::cluster_fakes::{bundles, cluster, count, fixtures_dir, WATCH};
+use crate::harness::Fake;
+
+/// Replace the healthy machine's answer to one minikube call.
+fn minikube_answers(f: &Fake, glob: &str, code: i32, out: &str) {
+    let rules = f.scenario().join("minikube.rules");
+    let kept: String = fs::read_to_string(&rules)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{glob}\t")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&rules, format!("{glob}\t{code}\t{out}\t-\n{kept}")).unwrap();
+}
+
+#[test]
+fn up_reports_a_running_profile_and_waits_for_the_ingress() {
+    let f = cluster();
+    let r = f.xtask(&["up"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("profile `minikube` is running"), "{r:?}");
+    assert_eq!(count(&f, "minikube -p minikube start"), 0);
+    assert_eq!(count(&f, "minikube -p minikube addons enable"), 0);
+    assert!(f.calls().contains(&"kubectl --context minikube -n ingress-nginx wait --for=condition=ready pod -l app.kubernetes.io/component=controller --timeout=300s".to_string()));
+}
+
+fn absent_profile(f: &Fake) {
+    f.file("no-profiles.json", r#"{"invalid":[],"valid":[]}"#);
+    f.file("addons-off.json", r#"{"ingress":{"Profile":"minikube","Status":"disabled"},"storage-provisioner":{"Profile":"minikube","Status":"enabled"}}"#);
+    f.file(
+        "not-found.txt",
+        "* Profile \"minikube\" not found. Run \"minikube profile list\" to view all profiles.\n",
+    );
+    minikube_answers(f, "-p minikube status -o json", 85, "not-found.txt");
+    minikube_answers(f, "profile list -o json", 0, "no-profiles.json");
+    minikube_answers(f, "-p minikube addons list -o json", 0, "addons-off.json");
+    f.rule("minikube", "-p minikube start*", 0, "-").rule(
+        "minikube",
+        "-p minikube addons enable ingress",
+        0,
+        "-",
+    );
+}
+
+#[test]
+fn up_creates_a_profile_only_when_allowed() {
+    let f = cluster();
+    absent_profile(&f);
+    let r = f.xtask(&["up"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("pass --yes"), "{r:?}");
+    assert_eq!(count(&f, "minikube -p minikube start"), 0);
+
+    let r = f.xtask(&["up", "--yes", "--kubernetes-version", "v1.31.0"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let calls = f.calls();
+    let start = calls
+        .iter()
+        .position(|c| c == "minikube -p minikube start --driver docker --memory 4096 --cpus 2 --kubernetes-version v1.31.0")
+        .unwrap_or_else(|| panic!("{calls:?}"));
+    let enable = calls
+        .iter()
+        .position(|c| c == "minikube -p minikube addons enable ingress")
+        .unwrap();
+    let wait = calls
+        .iter()
+        .position(|c| c.contains("-n ingress-nginx wait"))
+        .unwrap();
+    assert!(start < enable && enable < wait, "{calls:?}");
+    assert!(r.stderr.contains("is up with ingress"), "{r:?}");
+}
+
+#[test]
+fn up_with_too_little_memory_is_the_doctors_problem() {
+    let f = cluster();
+    let list = fs::read_to_string(f.scenario().join("minikube-profile-list.json")).unwrap();
+    f.file(
+        "small.json",
+        &list.replace("\"Memory\":4096", "\"Memory\":2048"),
+    );
+    minikube_answers(&f, "profile list -o json", 0, "small.json");
+    let r = f.xtask(&["up"]);
+    assert_eq!(r.code, 23, "{r:?}");
+    assert!(
+        r.stderr.contains("[MINIKUBE_MEMORY_LOW]")
+            && r.stderr
+                .contains("minikube delete -p minikube && cargo xtask up"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn status_shows_release_pods_images_and_url() {
+    let f = cluster();
+    f.rule("helm", "status todo-app*", 0, "helm-status.json")
+        .rule(
+            "kubectl",
+            "*get pods -l app=todo-chatbot -o json",
+            0,
+            "ready.json",
+        );
+    let r = f.xtask(&["status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("release todo-app revision 2 (deployed), namespace todo-app"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("todo-app-backend-5b8f7d9c6-h3j9m   1/1    Running             0         todo-backend:8c1d2e3f4a5b"), "{r:?}");
+    assert!(r.stdout.contains("images: postgres:16-alpine, todo-backend:8c1d2e3f4a5b, todo-frontend:3f9a1c2b7d4e, todo-mcp:5e6f7a8b9c0d"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("url: http://todo.local  (todo.local → 192.168.49.2)"),
+        "{r:?}"
+    );
+    let j = f.xtask(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(v["pods"].as_array().unwrap().len(), 6);
+
+    let f = cluster();
+    f.rule_err(
+        "helm",
+        "status todo-app*",
+        1,
+        "-",
+        "helm-history-notfound.stderr",
+    );
+    let r = f.xtask(&["status"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("is not installed") && r.stderr.contains("cargo xtask deploy"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn logs_of_one_component() {
+    let f = cluster();
+    let r = f.xtask(&["logs", "backend", "--tail", "5"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("Application startup failed"), "{r:?}");
+    assert!(f.calls().contains(&"kubectl --context minikube -n todo-app logs -l app=todo-chatbot,component=backend --all-containers --prefix --tail=5 --max-log-requests=10".to_string()));
+    let r = f.xtask(&["logs", "web"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("components: frontend, backend, mcp, postgres"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn down_asks_unless_yes_and_purges_what_it_is_told_to() {
+    let f = cluster();
+    f.rule("kubectl", "*delete *", 0, "-")
+        .rule("minikube", "-p minikube delete", 0, "-");
+    let r = f.xtask(&["down", "--purge"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("uninstall release todo-app, then delete namespace todo-app and its volumes"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("pass --yes"), "{r:?}");
+    assert_eq!(count(&f, "helm uninstall"), 0);
+
+    let r = f.xtask(&["down", "--yes", "--purge", "--cluster"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let calls: Vec<String> = f
+        .calls()
+        .into_iter()
+        .filter(|c| !c.contains("version"))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "helm uninstall todo-app --kube-context minikube --namespace todo-app",
+            "kubectl --context minikube -n todo-app delete pvc --all --ignore-not-found --timeout=5m",
+            "kubectl --context minikube delete namespace todo-app --ignore-not-found --timeout=5m",
+            "minikube -p minikube delete",
+        ]
+    );
+
+    let f = cluster();
+    std::fs::write(
+        f.scenario().join("helm.rules"),
+        "uninstall *\t1\t-\thelm-history-notfound.stderr\n",
+    )
+    .unwrap();
+    let r = f.xtask(&["down", "-y"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("was not installed"), "{r:?}");
+}
+
+#[test]
+fn diagnose_writes_a_bundle_and_says_when_there_is_no_ai() {
+    let mut f = cluster();
+    let nowhere = f.dir.path().join("absent/kubectl-ai").display().to_string();
+    f.set_env("XTASK_KUBECTL_AI", &nowhere);
+    let nowhere = f.dir.path().join("absent/kagent").display().to_string();
+    f.set_env("XTASK_KAGENT", &nowhere);
+    f.rule("kubectl", WATCH, 0, "crashloop.json")
+        .rule(
+            "kubectl",
+            "*get pods -l app=todo-chatbot -o json",
+            0,
+            "crashloop.json",
+        )
+        .rule("helm", "history todo-app*", 0, "helm-history.json");
+    let r = f.xtask(&["diagnose", "--ai"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("container backend is crashing (CrashLoopBackOff"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("kubectl-ai is not installed"), "{r:?}");
+    let b = bundles(&f);
+    assert_eq!(b.len(), 1);
+    for file in [
+        "summary.txt",
+        "events.json",
+        "workloads-and-pods.json",
+        "helm-history.json",
+        "doctor.json",
+        "describe-todo-app-backend-5b8f7d9c6-h3j9m.txt",
+        "logs-todo-app-backend-5b8f7d9c6-h3j9m-migrate.txt",
+        "logs-todo-app-backend-5b8f7d9c6-h3j9m-backend-previous.txt",
+    ] {
+        assert!(
+            b[0].join(file).is_file(),
+            "{file} missing: {:?}",
+            fs::read_dir(&b[0])
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect::<Vec<_>>()
+        );
+    }
+    let doctor: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(b[0].join("doctor.json")).unwrap()).unwrap();
+    assert!(doctor
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "helm"));
+}
+
+#[test]
+fn diagnose_ai_hands_the_summary_to_kubectl_ai() {
+    let mut f = cluster();
+    let ai = f.dir.path().join("bin/kubectl-ai");
+    std::os::unix::fs::symlink(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/fake-tool.sh"),
+        &ai,
+    )
+    .unwrap();
+    f.set_env("XTASK_KUBECTL_AI", &ai.display().to_string());
+    f.file(
+        "ai-answer.txt",
+        "The backend misses MCP_SERVICE_TOKEN: set secrets.mcpServiceToken.\n",
+    );
+    f.rule("kubectl-ai", "--quiet*", 0, "ai-answer.txt")
+        .rule("kubectl", WATCH, 0, "crashloop.json")
+        .rule(
+            "kubectl",
+            "*get pods -l app=todo-chatbot -o json",
+            0,
+            "crashloop.json",
+        )
+        .rule("helm", "history todo-app*", 0, "helm-history.json");
+    let r = f.xtask(&["diagnose", "--ai"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("set secrets.mcpServiceToken"), "{r:?}");
+    // The question spans lines, and so does its entry in the call log.
+    let log = f.calls().join("\n");
+    let asked = &log[log.find("kubectl-ai --quiet").unwrap()..];
+    assert!(
+        asked.contains("The Helm release todo-app in namespace todo-app"),
+        "{asked}"
+    );
+    assert!(asked.contains("CrashLoopBackOff"), "{asked}");
+}
+
+#[test]
+fn stability_passes_without_restarts_and_names_a_restart() {
+    let f = cluster();
+    f.rule(
+        "kubectl",
+        "*get pods -l app=todo-chatbot -o json",
+        0,
+        "ready.json",
+    );
+    let r = f.xtask(&["stability", "--watch", "1s"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("✓ SC-004: no restart in 1s"), "{r:?}");
+
+    let f = cluster();
+    f.rule(
+        "kubectl",
+        "*get pods -l app=todo-chatbot -o json",
+        0,
+        "ready.json,ready.json,restarted.json",
+    );
+    let r = f.xtask(&["stability", "--watch", "5s"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("✗ pod todo-app-backend-5b8f7d9c6-t6v2r container backend restarted (OOMKilled, exit code 137) after Ready"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("Application startup failed"),
+        "the last log lines: {r:?}"
+    );
+    let rep: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(f.root.join("target/xtask/stability/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rep["gates"][0]["id"], "SC-004");
+    assert_eq!(rep["gates"][0]["pass"], false);
+}
+
+/// Every Kubernetes object the fakes replay is valid against the API schema (strict: no
+/// unknown fields). `kubectl get a,b -o json` wraps them in a `v1/List`, which has no schema,
+/// so each item is checked on its own.
+#[test]
+fn cluster_fixtures_are_valid_kubernetes_objects() {
+    let tool = std::env::var("XTASK_KUBERNETES_VALIDATE")
+        .map(PathBuf::from)
+        .ok()
+        .or_else(|| {
+            Some(PathBuf::from("/opt/ci-tools/bin/kubernetes-validate")).filter(|p| p.is_file())
+        })
+        .or_else(|| which("kubernetes-validate"));
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let Some(tool) = tool else {
+        assert!(
+            !ci,
+            "kubernetes-validate is required in CI (pip install kubernetes-validate)"
+        );
+        eprintln!("skipped: kubernetes-validate is not installed");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for e in fs::read_dir(fixtures_dir()).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name.starts_with("helm-") {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(e.path()).unwrap()).unwrap();
+        let items = v["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is not a list"));
+        assert!(!items.is_empty(), "{name}");
+        for (i, item) in items.iter().enumerate() {
+            let p = tmp.path().join(format!("{name}-{i}.json"));
+            fs::write(&p, item.to_string()).unwrap();
+            files.push(p);
+        }
+    }
+    assert!(files.len() > 50, "{}", files.len());
+    let out = Command::new(&tool)
+        .arg("--strict")
+        .arg("--quiet")
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The JSON fixtures are what `make-fixtures.py` writes: change the script, not the files.
+#[test]
+fn cluster_fixtures_match_their_generator() {
+    let Some(python) = which("python3") else {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(python)
+        .arg(fixtures_dir().join("make-fixtures.py"))
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for e in fs::read_dir(tmp.path()).unwrap().flatten() {
+        let name = e.file_name();
+        let committed = fs::read_to_string(fixtures_dir().join(&name)).unwrap_or_default();
+        assert_eq!(
+            committed,
+            fs::read_to_string(e.path()).unwrap(),
+            "{} differs from make-fixtures.py's output: run `python3 make-fixtures.py` in tests/fixtures/cluster",
+            name.to_string_lossy()
+        );
+    }
+}
+
+#[test]
+fn down_dry_run_prints_the_plan_and_deletes_nothing() {
+    let f = cluster();
+    let r = f.xtask(&["down", "--dry-run", "--purge", "--cluster"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "would run: helm uninstall todo-app --kube-context minikube --namespace todo-app\n\
+         would run: kubectl --context minikube -n todo-app delete pvc --all --ignore-not-found --timeout=5m\n\
+         would run: kubectl --context minikube delete namespace todo-app --ignore-not-found --timeout=5m\n\
+         would run: minikube -p minikube delete\n"
+    );
+    assert!(f
+        .calls()
+        .iter()
+        .all(|c| !c.contains("delete") && !c.contains("uninstall")));
+}
