@@ -44,7 +44,7 @@ export function AuthForm({ mode, next, notice }: Props) {
           {notice}
         </p>
       )}
-      <form onSubmit={onSubmit} data-testid={`${mode}-form`} noValidate={false}>
+      <form onSubmit={onSubmit} data-testid={`${mode}-form`}>
         {signUp && (
           <div className="field">
             <label htmlFor="auth-name">Name</label>
