@@ -46,12 +46,13 @@ def configure_logging(level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Our own access line (below) replaces uvicorn's; httpx would log full URLs at INFO.
+    # Our own access line (below) replaces uvicorn's.
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("httpx", "httpx2", "httpcore", "mcp", "openai", "agents"):
+    # alembic would log its set-up on every /ready probe; httpx logs full URLs at INFO.
+    for noisy in ("httpx", "httpx2", "httpcore", "mcp", "openai", "agents", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
