@@ -39,8 +39,16 @@ pub const SUITES: &[(&str, &str)] = &[
         "Next.js: lint, typecheck, unit tests, build, integration with the backend",
     ),
     (
+        "chart",
+        "helm lint (Helm 3 and 4), kubernetes-validate, policy, SC-006 fit, schema, hadolint, actionlint, k8s/ drift",
+    ),
+    (
         "images",
-        "the three images built for real, cached rebuild, size gates",
+        "the three images built for real, cached rebuild, size gates, container smoke",
+    ),
+    (
+        "e2e",
+        "a real browser (Debian's Chromium) drives sign-up, tasks and chat on the running stack",
     ),
 ];
 
@@ -269,6 +277,17 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
             }
             steps
         }
+        "chart" => {
+            present(ctx, "helm/todo-app/Chart.yaml", "issue 5")?;
+            need(
+                ctx,
+                "helm",
+                "https://helm.sh/docs/intro/install/ or `cargo xtask setup`",
+            )?;
+            vec![Step::InProcess("lint", |ctx, report| {
+                crate::lint::lint(ctx, report)
+            })]
+        }
         "images" => {
             need(
                 ctx,
@@ -452,4 +471,34 @@ fn e2e_on_stack(ctx: &Ctx, report: &mut Report) -> Result<()> {
     })();
     stack.stop(ctx);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::recording::RecordingRunner;
+
+    #[test]
+    fn every_suite_has_a_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let global = crate::cli::Global {
+            dry_run: false,
+            json: false,
+            verbose: 0,
+            profile: "minikube".into(),
+            no_progress: true,
+            no_gates: false,
+        };
+        let ctx = Ctx::new(
+            dir.path().to_path_buf(),
+            global,
+            Box::new(RecordingRunner::new()),
+        );
+        for (name, _) in SUITES {
+            if let Err(Verdict::Failed(why)) = plan(&ctx, name) {
+                assert!(!why.starts_with("no plan"), "suite {name}: {why}");
+            }
+        }
+        assert!(matches!(plan(&ctx, "nope"), Err(Verdict::Failed(_))));
+    }
 }

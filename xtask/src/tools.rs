@@ -362,7 +362,8 @@ impl Docker<'_> {
     }
 
     pub fn build(&self, spec: &BuildSpec) -> Cmd {
-        let mut c = self.base().arg("build");
+        // --force-rm: the classic builder otherwise leaves a failed step's container behind.
+        let mut c = self.base().args(["build", "--force-rm"]);
         if let Some(n) = &spec.network {
             c = c.args(["--network", n]);
         }
