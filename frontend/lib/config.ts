@@ -46,7 +46,9 @@ function parseHttpUrl(name: string, value: string): string {
 
 export function authDatabaseFromEnv(env: Env): AuthDatabase {
   const url = nonEmpty(env.AUTH_DATABASE_URL);
-  if (!url) return { kind: "pglite", dataDir: DEFAULT_AUTH_DATA_DIR };
+  // AUTH_DATA_DIR moves the embedded database: the standalone server changes into its own
+  // folder, which the next build wipes, so `cargo xtask dev --release` keeps it in .data/.
+  if (!url) return { kind: "pglite", dataDir: nonEmpty(env.AUTH_DATA_DIR) ?? DEFAULT_AUTH_DATA_DIR };
   if (/^postgres(ql)?:\/\//i.test(url)) return { kind: "postgres", url };
   // Never echo the value: a database URL usually carries a password.
   throw new ConfigError(

@@ -46,6 +46,13 @@ describe("authConfigFromEnv", () => {
     expect(DEFAULT_AUTH_DATA_DIR).toBe(".data/auth");
   });
 
+  it("keeps PGlite where AUTH_DATA_DIR says", () => {
+    const config = authConfigFromEnv({ BETTER_AUTH_SECRET: SECRET, AUTH_DATA_DIR: "/srv/todo/.data/auth" });
+    expect(config.database).toEqual({ kind: "pglite", dataDir: "/srv/todo/.data/auth" });
+    const blank = authConfigFromEnv({ BETTER_AUTH_SECRET: SECRET, AUTH_DATA_DIR: "  " });
+    expect(blank.database).toEqual({ kind: "pglite", dataDir: DEFAULT_AUTH_DATA_DIR });
+  });
+
   it("takes issuer and audience from BETTER_AUTH_URL unless set", () => {
     const fromUrl = authConfigFromEnv({ BETTER_AUTH_SECRET: SECRET, BETTER_AUTH_URL: "http://todo.local/" });
     expect(fromUrl.baseURL).toBe("http://todo.local");
