@@ -31,6 +31,18 @@ pub fn release(ctx: &Ctx) -> HelmRelease<'_> {
 
 /// How often watches poll: `XTASK_POLL_MS` (tests make it fast), else one second, the
 /// resolution of the timestamps SC-002 reads anyway.
+/// The profile's IP (`minikube ip`), when minikube answers.
+pub fn minikube_ip(ctx: &Ctx) -> Option<String> {
+    let mk = crate::tools::Minikube {
+        tool: &ctx.tools.minikube,
+        profile: &ctx.global.profile,
+    };
+    ctx.run(&mk.ip())
+        .ok()
+        .filter(|o| o.success())
+        .map(|o| o.stdout.trim().to_string())
+}
+
 pub fn poll_interval() -> Duration {
     std::env::var("XTASK_POLL_MS")
         .ok()

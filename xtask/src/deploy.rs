@@ -290,18 +290,7 @@ impl Args {
             report.tasks.iter().find(|t| t.name == "build").map(|t| t.seconds).unwrap_or(0.0),
             up.took.as_secs_f64()
         ));
-        let ip = ctx
-            .run(
-                &Minikube {
-                    tool: &ctx.tools.minikube,
-                    profile: &ctx.global.profile,
-                }
-                .ip(),
-            )
-            .ok()
-            .filter(|o| o.success())
-            .map(|o| o.stdout.trim().to_string())
-            .unwrap_or_else(|| "<minikube ip>".into());
+        let ip = cluster::minikube_ip(ctx).unwrap_or_else(|| "<minikube ip>".into());
         if !ctx.global.json {
             println!("http://todo.local");
         }

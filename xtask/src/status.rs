@@ -7,7 +7,6 @@ use serde::Serialize;
 use crate::cluster;
 use crate::ctx::Ctx;
 use crate::kube;
-use crate::tools::Minikube;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}
@@ -58,18 +57,7 @@ impl Args {
             .collect();
         images.sort();
         images.dedup();
-        let ip = ctx
-            .run(
-                &Minikube {
-                    tool: &ctx.tools.minikube,
-                    profile: &ctx.global.profile,
-                }
-                .ip(),
-            )
-            .ok()
-            .filter(|o| o.success())
-            .map(|o| o.stdout.trim().to_string())
-            .unwrap_or_default();
+        let ip = cluster::minikube_ip(ctx).unwrap_or_default();
         let status = Status {
             release: kube::RELEASE.into(),
             namespace: kube::NAMESPACE.into(),
