@@ -113,13 +113,20 @@ impl Args {
                 format!("built in {seconds:.1}s")
             };
             ctx.say(format!("{:9} {image} {what} ({})", s.name, target.name));
-            report.images.push(ImageRow {
-                service: s.name.into(),
-                tag: digest.tag.clone(),
-                size: None,
-                own_size: None,
-                cached,
-            });
+            // One row per image even when several steps of a run build (or find) it.
+            let seen = report
+                .images
+                .iter()
+                .any(|r| r.service == s.name && r.tag == digest.tag);
+            if !seen {
+                report.images.push(ImageRow {
+                    service: s.name.into(),
+                    tag: digest.tag.clone(),
+                    size: None,
+                    own_size: None,
+                    cached,
+                });
+            }
             built.push(Built {
                 service: s,
                 image,
