@@ -16,7 +16,7 @@ pub struct Ctx {
     pub root: PathBuf,
     pub global: Global,
     pub tools: Tools,
-    runner: Box<dyn Runner>,
+    runner: std::sync::Arc<dyn Runner>,
     /// `CI=true`: a suite whose tool is missing fails instead of being skipped.
     pub ci: bool,
 }
@@ -31,8 +31,19 @@ impl Ctx {
             root,
             global,
             tools,
-            runner,
+            runner: runner.into(),
             ci,
+        }
+    }
+
+    /// The same context with tools resolved again (after `setup` installed some).
+    pub fn with_tools(&self, tools: Tools) -> Ctx {
+        Ctx {
+            root: self.root.clone(),
+            global: self.global.clone(),
+            tools,
+            runner: self.runner.clone(),
+            ci: self.ci,
         }
     }
 

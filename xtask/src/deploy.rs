@@ -65,6 +65,24 @@ struct Failure {
 
 impl Args {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
+        // A machine with only Docker and Rust: offer to fetch the pinned tools first, then
+        // resolve them again so this run uses what landed in .tools/.
+        let refreshed;
+        let cluster_tools = [&ctx.tools.kubectl, &ctx.tools.helm, &ctx.tools.minikube];
+        // A tool named by an XTASK_<TOOL> override that is not there is the doctor's to report.
+        let fetchable = |t: &&crate::tools::Tool| {
+            !t.found()
+                && !matches!(t.source, crate::tools::Source::Override(_))
+                && std::env::var(format!("XTASK_{}", t.name.to_uppercase()))
+                    .map_or(true, |v| v.is_empty())
+        };
+        let ctx = if !ctx.global.dry_run && cluster_tools.iter().any(fetchable) {
+            crate::setup::ensure_tools(ctx, self.up.yes)?;
+            refreshed = ctx.with_tools(crate::tools::Tools::resolve(&ctx.root));
+            &refreshed
+        } else {
+            ctx
+        };
         let mut report = Report::new();
         let started = Instant::now();
         let result = self.deploy(ctx, &mut report);

@@ -160,8 +160,6 @@ impl Args {
 ///
 /// `ctx.tools` was resolved before the install: callers re-resolve afterwards
 /// (`tools::Tools::resolve(&ctx.root)`) to pick up what landed in `.tools/`.
-// Called by `deploy` (issue 6), which is being written alongside.
-#[allow(dead_code)]
 pub fn ensure_tools(ctx: &Ctx, yes: bool) -> Result<()> {
     let missing: Vec<&Tool> = [&ctx.tools.kubectl, &ctx.tools.helm, &ctx.tools.minikube]
         .into_iter()

@@ -434,6 +434,40 @@ fn the_doctor_stops_a_deploy_with_its_id_and_exit_code() {
 }
 
 #[test]
+fn a_tool_missing_from_path_makes_deploy_offer_setup() {
+    let mut f = cluster();
+    // No override and no helm on PATH: deploy offers `setup`; without a terminal or --yes it
+    // refuses and says how, before building anything.
+    f.unset_env("XTASK_HELM").set_env("PATH", "/usr/bin:/bin");
+    // Any download goes to a closed loopback port: nothing may leave this machine.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    f.set_env(
+        "XTASK_SETUP_BASE_URL",
+        &format!("http://127.0.0.1:{closed}"),
+    );
+    let r = f.xtask(&["deploy"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("missing: helm: run `cargo xtask setup` first, or pass --yes"),
+        "{r:?}"
+    );
+    assert_eq!(count(&f, "docker build") + count(&f, "helm"), 0);
+
+    // With --yes it runs setup; the mirror does not answer, so the deploy stops before
+    // anything is built and nothing is installed.
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains(&format!("127.0.0.1:{closed}")), "{r:?}");
+    assert_eq!(count(&f, "docker build"), 0);
+    assert!(!f.root.join(".tools/helm-4.3.0").exists());
+}
+
+#[test]
 fn dry_run_prints_the_plan_with_secrets_redacted() {
     let mut f = cluster();
     let secret = "env-secret-that-must-never-show-0123456789";

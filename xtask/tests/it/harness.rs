@@ -11,6 +11,7 @@ pub struct Fake {
     /// The repository the xtask works on (`XTASK_ROOT`).
     pub root: PathBuf,
     env: Vec<(String, String)>,
+    unset: Vec<String>,
 }
 
 pub fn fixtures() -> PathBuf {
@@ -40,7 +41,12 @@ impl Fake {
         ));
         let root = dir.path().join("repo");
         fs::create_dir_all(&root).unwrap();
-        Fake { dir, root, env }
+        Fake {
+            dir,
+            root,
+            env,
+            unset: Vec::new(),
+        }
     }
 
     pub fn scenario(&self) -> PathBuf {
@@ -87,6 +93,13 @@ impl Fake {
             .to_string();
         self.env.retain(|(k, _)| k != &var);
         self.env.push((var, nowhere));
+        self
+    }
+
+    /// Remove a variable the harness (or the caller's environment) would set.
+    pub fn unset_env(&mut self, k: &str) -> &mut Self {
+        self.env.retain(|(x, _)| x != k);
+        self.unset.push(k.into());
         self
     }
 
@@ -174,6 +187,9 @@ impl Fake {
             .env("NO_COLOR", "1");
         for (k, v) in &self.env {
             c.env(k, v);
+        }
+        for k in &self.unset {
+            c.env_remove(k);
         }
         c
     }
