@@ -378,7 +378,13 @@ impl Args {
                 }));
             }
             if crate::process::interrupted() {
-                bail!("interrupted during the readiness watch");
+                // Ctrl-C means "stop", not "undo": leave the release as helm installed it and
+                // say how to look at it, resume, or undo.
+                bail!(
+                    "interrupted during the readiness watch: the release stays as installed, without a rollback; `cargo xtask status` shows it, `cargo xtask deploy` resumes the watch, `helm rollback {} -n {}` or `cargo xtask down` undo it",
+                    kube::RELEASE,
+                    kube::NAMESPACE
+                );
             }
             std::thread::sleep(poll);
         }

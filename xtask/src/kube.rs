@@ -97,6 +97,19 @@ pub struct ContainerStatus {
     pub last_state: State,
 }
 
+impl ContainerStatus {
+    /// Why the previous instance ended, `OOMKilled, exit code 137`, when Kubernetes says.
+    pub fn last_termination(&self) -> Option<String> {
+        self.last_state.terminated.as_ref().map(|t| {
+            format!(
+                "{}, exit code {}",
+                t.reason.as_deref().unwrap_or("?"),
+                t.exit_code
+            )
+        })
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct State {

@@ -240,16 +240,8 @@ fn pods_check(ctx: &Ctx) -> Result<String> {
             .filter(|c| c.restart_count > 0)
         {
             let why = c
-                .last_state
-                .terminated
-                .as_ref()
-                .map(|t| {
-                    format!(
-                        " (last: {}, exit {})",
-                        t.reason.as_deref().unwrap_or("?"),
-                        t.exit_code
-                    )
-                })
+                .last_termination()
+                .map(|t| format!(" (last: {t})"))
                 .unwrap_or_default();
             wrong.push(format!(
                 "pod {} container {} restarted {} time(s){why}",

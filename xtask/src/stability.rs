@@ -84,16 +84,7 @@ impl Args {
                     }
                     baseline.insert(key, c.restart_count);
                     let why = c
-                        .last_state
-                        .terminated
-                        .as_ref()
-                        .map(|t| {
-                            format!(
-                                "{}, exit code {}",
-                                t.reason.as_deref().unwrap_or("?"),
-                                t.exit_code
-                            )
-                        })
+                        .last_termination()
                         .unwrap_or_else(|| "reason unknown".into());
                     let logs = ctx
                         .run(&cluster::kubectl(ctx).logs(p.name(), &c.name, 20, true))

@@ -295,7 +295,7 @@ fn a_restarted_pod_fails_the_pods_check() {
             );
         },
         "pods",
-        "container backend restarted 1 time(s) (last: OOMKilled, exit 137)",
+        "container backend restarted 1 time(s) (last: OOMKilled, exit code 137)",
     );
 }
 
