@@ -24,7 +24,7 @@ fn up_reports_a_running_profile_and_waits_for_the_ingress() {
     let f = cluster();
     let r = f.xtask(&["up"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("profile `minikube` is running"), "{r:?}");
+    r.says("profile `minikube` is running");
     assert_eq!(count(&f, "minikube -p minikube start"), 0);
     assert_eq!(count(&f, "minikube -p minikube addons enable"), 0);
     assert!(f.calls().contains(&"kubectl --context minikube -n ingress-nginx wait --for=condition=ready pod -l app.kubernetes.io/component=controller --timeout=300s".to_string()));
@@ -54,7 +54,7 @@ fn up_creates_a_profile_only_when_allowed() {
     absent_profile(&f);
     let r = f.xtask(&["up"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("pass --yes"), "{r:?}");
+    r.says("pass --yes");
     assert_eq!(count(&f, "minikube -p minikube start"), 0);
 
     let r = f.xtask(&["up", "--yes", "--kubernetes-version", "v1.31.0"]);
@@ -73,7 +73,7 @@ fn up_creates_a_profile_only_when_allowed() {
         .position(|c| c.contains("-n ingress-nginx wait"))
         .unwrap();
     assert!(start < enable && enable < wait, "{calls:?}");
-    assert!(r.stderr.contains("is up with ingress"), "{r:?}");
+    r.says("is up with ingress");
 }
 
 #[test]
@@ -148,11 +148,7 @@ fn logs_of_one_component() {
     assert!(f.calls().contains(&"kubectl --context minikube -n todo-app logs -l app=todo-chatbot,component=backend --all-containers --prefix --tail=5 --max-log-requests=10".to_string()));
     let r = f.xtask(&["logs", "web"]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("components: frontend, backend, mcp, postgres"),
-        "{r:?}"
-    );
+    r.says("components: frontend, backend, mcp, postgres");
 }
 
 #[test]
@@ -162,12 +158,8 @@ fn down_asks_unless_yes_and_purges_what_it_is_told_to() {
         .rule("minikube", "-p minikube delete", 0, "-");
     let r = f.xtask(&["down", "--purge"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(
-        r.stderr
-            .contains("uninstall release todo-app, then delete namespace todo-app and its volumes"),
-        "{r:?}"
-    );
-    assert!(r.stderr.contains("pass --yes"), "{r:?}");
+    r.says("uninstall release todo-app, then delete namespace todo-app and its volumes");
+    r.says("pass --yes");
     assert_eq!(count(&f, "helm uninstall"), 0);
 
     let r = f.xtask(&["down", "--yes", "--purge", "--cluster"]);
@@ -195,7 +187,7 @@ fn down_asks_unless_yes_and_purges_what_it_is_told_to() {
     .unwrap();
     let r = f.xtask(&["down", "-y"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("was not installed"), "{r:?}");
+    r.says("was not installed");
 }
 
 #[test]
@@ -220,7 +212,7 @@ fn diagnose_writes_a_bundle_and_says_when_there_is_no_ai() {
             .contains("container backend is crashing (CrashLoopBackOff"),
         "{r:?}"
     );
-    assert!(r.stderr.contains("kubectl-ai is not installed"), "{r:?}");
+    r.says("kubectl-ai is not installed");
     let b = bundles(&f);
     assert_eq!(b.len(), 1);
     for file in [
@@ -299,7 +291,7 @@ fn stability_passes_without_restarts_and_names_a_restart() {
     );
     let r = f.xtask(&["stability", "--watch", "1s"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("✓ SC-004: no restart in 1s"), "{r:?}");
+    r.says("✓ SC-004: no restart in 1s");
 
     let f = cluster();
     f.rule(
@@ -310,10 +302,7 @@ fn stability_passes_without_restarts_and_names_a_restart() {
     );
     let r = f.xtask(&["stability", "--watch", "5s"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(
-        r.stderr.contains("✗ pod todo-app-backend-5b8f7d9c6-t6v2r container backend restarted (OOMKilled, exit code 137) after Ready"),
-        "{r:?}"
-    );
+    r.says("✗ pod todo-app-backend-5b8f7d9c6-t6v2r container backend restarted (OOMKilled, exit code 137) after Ready");
     assert!(
         r.stderr.contains("Application startup failed"),
         "the last log lines: {r:?}"

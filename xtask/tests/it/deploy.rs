@@ -21,21 +21,10 @@ fn a_clean_first_install_becomes_ready_over_several_polls() {
     );
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("(Helm 4)"), "{r:?}");
-    assert!(
-        r.stderr
-            .contains("waiting: deployment todo-app-frontend: 0/2 ready"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr.contains("deployment todo-app-backend: 1/2 ready"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr
-            .contains("✓ todo-app revision 1 deployed: 6 pods Ready"),
-        "{r:?}"
-    );
+    r.says("(Helm 4)");
+    r.says("waiting: deployment todo-app-frontend: 0/2 ready");
+    r.says("deployment todo-app-backend: 1/2 ready");
+    r.says("✓ todo-app revision 1 deployed: 6 pods Ready");
     assert!(r.stdout.contains("http://todo.local"), "{r:?}");
     assert_eq!(count(&f, "docker build"), 3);
     assert_eq!(
@@ -181,17 +170,9 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
         );
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(
-        r.stderr.contains("✗ deploy failed: helm upgrade failed"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr.contains(
-            "secrets.betterAuthSecret: String length must be greater than or equal to 32"
-        ),
-        "{r:?}"
-    );
-    assert!(r.stderr.contains("rolled back to revision 1"), "{r:?}");
+    r.says("✗ deploy failed: helm upgrade failed");
+    r.says("secrets.betterAuthSecret: String length must be greater than or equal to 32");
+    r.says("rolled back to revision 1");
     let log = f.calls();
     let events = log.iter().position(|c| c.contains("get events")).unwrap();
     let rollback = log
@@ -238,11 +219,8 @@ fn failing(scenario: &str, extra: &[&str]) -> (Fake, Run) {
     );
     let r = deploy(&f, extra);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains("✗ deploy failed"), "{r:?}");
-    assert!(
-        r.stderr.contains("diagnose bundle: target/xtask/diagnose-"),
-        "{r:?}"
-    );
+    r.says("✗ deploy failed");
+    r.says("diagnose bundle: target/xtask/diagnose-");
     (f, r)
 }
 
@@ -254,24 +232,14 @@ fn uninstalled(f: &Fake, r: &Run) {
         ),
         1
     );
-    assert!(
-        r.stderr
-            .contains("first install failed: release todo-app uninstalled"),
-        "{r:?}"
-    );
+    r.says("first install failed: release todo-app uninstalled");
 }
 
 #[test]
 fn crash_loop_shows_the_last_log_lines() {
     let (f, r) = failing("crashloop.json", &[]);
-    assert!(
-        r.stderr.contains("pod todo-app-backend-5b8f7d9c6-h3j9m container backend is crashing (CrashLoopBackOff, exit code 1, 4 restarts)"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr.contains("mcp_service_token: Field required"),
-        "{r:?}"
-    );
+    r.says("pod todo-app-backend-5b8f7d9c6-h3j9m container backend is crashing (CrashLoopBackOff, exit code 1, 4 restarts)");
+    r.says("mcp_service_token: Field required");
     assert!(
         f.calls()
             .iter()
@@ -295,95 +263,51 @@ fn crash_loop_shows_the_last_log_lines() {
 #[test]
 fn a_missing_image_names_the_image_and_the_fix() {
     let (f, r) = failing("image-missing.json", &[]);
-    assert!(
-        r.stderr.contains(
-            "image todo-frontend:3f9a1c2b7d4e is not in the cluster's daemon (ErrImageNeverPull)"
-        ),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr
-            .contains("fix: `cargo xtask build --target minikube frontend`"),
-        "{r:?}"
-    );
+    r.says("image todo-frontend:3f9a1c2b7d4e is not in the cluster's daemon (ErrImageNeverPull)");
+    r.says("fix: `cargo xtask build --target minikube frontend`");
     uninstalled(&f, &r);
 }
 
 #[test]
 fn unschedulable_shows_requests_and_allocatable() {
     let (f, r) = failing("unschedulable.json", &["--settle", "1s"]);
-    assert!(
-        r.stderr
-            .contains("cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu."),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr.contains("the pod asks: cpu 100m, memory 192Mi"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr
-            .contains("node minikube allocatable: cpu 2000m, memory 3916Mi"),
-        "{r:?}"
-    );
+    r.says("cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu.");
+    r.says("the pod asks: cpu 100m, memory 192Mi");
+    r.says("node minikube allocatable: cpu 2000m, memory 3916Mi");
     uninstalled(&f, &r);
 }
 
 #[test]
 fn a_failing_readiness_probe_shows_its_events_at_the_timeout() {
     let (f, r) = failing("not-ready.json", &["--timeout", "1s"]);
-    assert!(
-        r.stderr.contains("not every pod was Ready within 1s"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr
-            .contains("runs but is not Ready; its probe events:"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr
-            .contains("Readiness probe failed: HTTP probe failed with statuscode: 503 (x7)"),
-        "{r:?}"
-    );
+    r.says("not every pod was Ready within 1s");
+    r.says("runs but is not Ready; its probe events:");
+    r.says("Readiness probe failed: HTTP probe failed with statuscode: 503 (x7)");
     uninstalled(&f, &r);
 }
 
 #[test]
 fn a_failed_migration_shows_its_log() {
     let (f, r) = failing("init-failed.json", &[]);
-    assert!(
-        r.stderr
-            .contains("init container migrate of pod todo-app-backend-5b8f7d9c6-h3j9m failed"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr
-            .contains("password authentication failed for user \"todo\""),
-        "{r:?}"
-    );
+    r.says("init container migrate of pod todo-app-backend-5b8f7d9c6-h3j9m failed");
+    r.says("password authentication failed for user \"todo\"");
     uninstalled(&f, &r);
 }
 
 #[test]
 fn oom_killed_names_the_limit() {
     let (f, r) = failing("oom.json", &[]);
-    assert!(r.stderr.contains("killed for running out of memory (OOMKilled, exit code 137); its memory limit is 512Mi"), "{r:?}");
-    assert!(
-        r.stderr.contains("raise resources.backend.limits.memory"),
-        "{r:?}"
+    r.says(
+        "killed for running out of memory (OOMKilled, exit code 137); its memory limit is 512Mi",
     );
+    r.says("raise resources.backend.limits.memory");
     uninstalled(&f, &r);
 }
 
 #[test]
 fn a_watch_timeout_fails_and_cleans_up() {
     let (f, r) = failing("progress-1.json", &["--timeout", "1s"]);
-    assert!(
-        r.stderr
-            .contains("not every pod was Ready within 1s (deployment todo-app-frontend: 0/2 ready"),
-        "{r:?}"
-    );
+    r.says("not every pod was Ready within 1s (deployment todo-app-frontend: 0/2 ready");
     uninstalled(&f, &r);
 }
 
@@ -391,7 +315,7 @@ fn a_watch_timeout_fails_and_cleans_up() {
 fn keep_failed_leaves_the_release_for_inspection() {
     let (f, r) = failing("crashloop.json", &["--keep-failed"]);
     assert_eq!(count(&f, "helm uninstall") + count(&f, "helm rollback"), 0);
-    assert!(r.stderr.contains("left in place (--keep-failed)"), "{r:?}");
+    r.says("left in place (--keep-failed)");
 }
 
 #[test]
@@ -401,12 +325,8 @@ fn a_slow_cold_start_fails_the_sc002_gate_unless_no_gates() {
     f.rule("kubectl", WATCH, 0, "ready-slow.json");
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(
-        r.stderr
-            .contains("✗ SC-002 cold start todo-app-mcp-6d5c4b3a2-z9y8x (started → Ready): 5 s"),
-        "{r:?}"
-    );
-    assert!(r.stderr.contains("1 gate(s) over budget"), "{r:?}");
+    r.says("✗ SC-002 cold start todo-app-mcp-6d5c4b3a2-z9y8x (started → Ready): 5 s");
+    r.says("1 gate(s) over budget");
     let r = deploy(&f, &["--no-gates"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
@@ -426,7 +346,7 @@ fn the_doctor_stops_a_deploy_with_its_id_and_exit_code() {
     f.missing("helm");
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 45, "{r:?}");
-    assert!(r.stderr.contains("[TOOL_HELM_MISSING]"), "{r:?}");
+    r.says("[TOOL_HELM_MISSING]");
     assert_eq!(
         count(&f, "docker build") + count(&f, "minikube -p minikube start"),
         0
@@ -451,18 +371,14 @@ fn a_tool_missing_from_path_makes_deploy_offer_setup() {
     );
     let r = f.xtask(&["deploy"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(
-        r.stderr
-            .contains("missing: helm: run `cargo xtask setup` first, or pass --yes"),
-        "{r:?}"
-    );
+    r.says("missing: helm: run `cargo xtask setup` first, or pass --yes");
     assert_eq!(count(&f, "docker build") + count(&f, "helm"), 0);
 
     // With --yes it runs setup; the mirror does not answer, so the deploy stops before
     // anything is built and nothing is installed.
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stderr.contains(&format!("127.0.0.1:{closed}")), "{r:?}");
+    r.says(&format!("127.0.0.1:{closed}"));
     assert_eq!(count(&f, "docker build"), 0);
     assert!(!f.root.join(".tools/helm-4.3.0").exists());
 }
@@ -486,10 +402,7 @@ fn dry_run_prints_the_plan_with_secrets_redacted() {
         !f.root.join(".data/secrets.env").exists(),
         "a dry run writes nothing"
     );
-    assert!(
-        r.stderr.contains("would generate .data/secrets.env"),
-        "{r:?}"
-    );
+    r.says("would generate .data/secrets.env");
     assert_eq!(count(&f, "docker build") + count(&f, "helm upgrade"), 0);
     assert!(!f.root.join("target/xtask/report.json").exists());
     let plan = r.stdout.replace(&f.root.display().to_string(), "<repo>");
@@ -513,20 +426,9 @@ fn an_unreachable_cluster_is_named_before_anything_is_installed() {
             .rule_err("helm", "history todo-app*", 1, "-", stderr);
         let r = deploy(&f, &[]);
         assert_eq!(r.code, 1, "{r:?}");
-        assert!(
-            r.stderr.contains("could not read the release's history"),
-            "{r:?}"
-        );
-        assert!(
-            r.stderr
-                .contains("ubernetes cluster unreachable: context \"minikube\" does not exist"),
-            "{r:?}"
-        );
-        assert!(
-            r.stderr
-                .contains("fix: is the cluster up? `cargo xtask up`"),
-            "{r:?}"
-        );
+        r.says("could not read the release's history");
+        r.says("ubernetes cluster unreachable: context \"minikube\" does not exist");
+        r.says("fix: is the cluster up? `cargo xtask up`");
         assert_eq!(count(&f, "helm upgrade") + count(&f, "helm uninstall"), 0);
     }
 }
@@ -558,11 +460,7 @@ fn a_first_install_that_helm_refuses_leaves_nothing_to_undo() {
     fs::write(&rules, text).unwrap();
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(
-        r.stderr
-            .contains("nothing was installed, so there is nothing to undo"),
-        "{r:?}"
-    );
+    r.says("nothing was installed, so there is nothing to undo");
     assert_eq!(count(&f, "helm uninstall"), 1);
     assert_eq!(count(&f, "helm rollback"), 0);
 }

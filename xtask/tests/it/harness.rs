@@ -233,6 +233,18 @@ impl From<Output> for Run {
     }
 }
 
+impl Run {
+    /// Asserts that stderr (what a user reads) contains `text`, showing the whole run if not.
+    #[track_caller]
+    pub fn says(&self, text: impl AsRef<str>) {
+        assert!(
+            self.stderr.contains(text.as_ref()),
+            "expected {:?} in stderr:\n{self:?}",
+            text.as_ref()
+        );
+    }
+}
+
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

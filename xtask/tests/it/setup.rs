@@ -483,14 +483,14 @@ fn a_wrong_checksum_installs_nothing_and_says_so() {
     );
     let r = w.xtask(&["setup", "kubectl"]);
     assert_ne!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("checksum mismatch"), "{r:?}");
+    r.says("checksum mismatch");
     assert!(
         r.stderr.contains(&sha256_hex(&good)),
         "expected hash: {r:?}"
     );
     assert!(r.stderr.contains(&sha256_hex(&evil)), "actual hash: {r:?}");
     assert!(r.stderr.contains(&e.url), "the URL: {r:?}");
-    assert!(r.stderr.contains("nothing was installed"), "{r:?}");
+    r.says("nothing was installed");
     assert!(!w.installed("kubectl").exists());
     assert!(!w
         .root()
@@ -524,7 +524,7 @@ fn a_download_that_keeps_breaking_resumes_on_the_next_run() {
     let path = w.path_of(&w.entry("kubectl").url);
     let r = w.xtask(&["setup", "kubectl"]);
     assert_ne!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("run setup again to resume"), "{r:?}");
+    r.says("run setup again to resume");
     assert_eq!(w.server.gets(&path).len(), 6, "one try and five retries");
     assert!(!w.installed("kubectl").exists());
     let kept = partial_files(w.root());
@@ -552,9 +552,9 @@ fn a_stalled_download_times_out_with_a_clear_error() {
     w.set("XTASK_SETUP_MAX_TIME", "1");
     let r = w.xtask(&["setup", "kubectl"]);
     assert_ne!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("timed out"), "{r:?}");
-    assert!(r.stderr.contains("XTASK_SETUP_MAX_TIME"), "{r:?}");
-    assert!(r.stderr.contains("--offline"), "{r:?}");
+    r.says("timed out");
+    r.says("XTASK_SETUP_MAX_TIME");
+    r.says("--offline");
     assert!(!w.installed("kubectl").exists());
 }
 
@@ -611,7 +611,7 @@ fn check_names_setup_for_missing_or_changed_tools() {
         r.stdout.contains("✗ kubectl") && r.stdout.contains("not installed"),
         "{r:?}"
     );
-    assert!(r.stderr.contains("cargo xtask setup"), "{r:?}");
+    r.says("cargo xtask setup");
     assert!(w.server.requests().is_empty(), "--check downloads nothing");
 
     assert_eq!(w.xtask(&["setup"]).code, 0);

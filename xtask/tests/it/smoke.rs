@@ -256,7 +256,7 @@ fn keep_keeps_the_user() {
     healthy_rules(&f, "");
     let r = smoke(&f, &server, &["--keep"]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("user u-smoke-1 kept (--keep)"), "{r:?}");
+    r.says("user u-smoke-1 kept (--keep)");
     assert!(!server.seen().iter().any(|s| s.starts_with("DELETE")));
 }
 
@@ -331,16 +331,9 @@ fn a_broken_ingress_fails_and_skips_the_journey() {
     healthy_rules(&f, "");
     let r = smoke(&f, &server, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(
-        r.stderr.contains("✗ ingress /: GET http://127.0.0.1:"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr
-            .contains("✗ end to end: skipped: the ingress checks above failed"),
-        "{r:?}"
-    );
-    assert!(r.stderr.contains("failed: ingress /, end to end"), "{r:?}");
+    r.says("✗ ingress /: GET http://127.0.0.1:");
+    r.says("✗ end to end: skipped: the ingress checks above failed");
+    r.says("failed: ingress /, end to end");
     assert_eq!(no_forward_left(&f), 1);
 }
 
@@ -362,11 +355,7 @@ fn a_failing_chat_fails_the_journey_and_still_cleans_up() {
     healthy_rules(&f, "");
     let r = smoke(&f, &server, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert!(
-        r.stderr
-            .contains("✗ end to end: POST /api/backend/u-smoke-1/chat: expected HTTP 200, got 500"),
-        "{r:?}"
-    );
+    r.says("✗ end to end: POST /api/backend/u-smoke-1/chat: expected HTTP 200, got 500");
     assert!(
         server
             .seen()
@@ -405,13 +394,6 @@ fn a_failing_helm_test_shows_its_output() {
         "helm-test-failed.stderr",
     );
     let r = smoke(&f, &server, &[]);
-    assert!(
-        r.stderr
-            .contains("http://backend-service:8000/ready FAILED: HTTP Error 503"),
-        "{r:?}"
-    );
-    assert!(
-        r.stderr.contains("pod todo-app-test-health failed"),
-        "{r:?}"
-    );
+    r.says("http://backend-service:8000/ready FAILED: HTTP Error 503");
+    r.says("pod todo-app-test-health failed");
 }
