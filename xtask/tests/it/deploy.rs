@@ -378,7 +378,7 @@ fn a_tool_missing_from_path_makes_deploy_offer_setup() {
     // anything is built and nothing is installed.
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 1, "{r:?}");
-    r.says(&format!("127.0.0.1:{closed}"));
+    r.says(format!("127.0.0.1:{closed}"));
     assert_eq!(count(&f, "docker build"), 0);
     assert!(!f.root.join(".tools/helm-4.3.0").exists());
 }
