@@ -148,6 +148,13 @@ pub fn lint(ctx: &Ctx, report: &mut Report) -> Result<()> {
     );
     push("hadolint", hadolint(ctx));
     push("k8s/ rendered from the chart", render_check(ctx));
+    push(
+        &format!(
+            "kubernetes-validate --strict k8s/ ({})",
+            render::KUBE_VERSION
+        ),
+        validate_manifests(ctx),
+    );
     push("actionlint", actionlint(ctx));
 
     let failed: Vec<&Finding> = findings.iter().filter(|f| f.result.is_err()).collect();
@@ -282,6 +289,40 @@ fn validate(ctx: &Ctx, docs: &[Doc], version: &str) -> Result<String> {
         bail!("warnings:\n{}{}", out.stdout, out.stderr);
     }
     Ok(format!("{} objects valid", docs.len()))
+}
+
+/// The plain manifests as `kubectl apply -f k8s/` reads them, the secrets template included.
+fn validate_manifests(ctx: &Ctx) -> Result<String> {
+    let Ok(tool) = which::which("kubernetes-validate") else {
+        return missing_tool(
+            ctx,
+            "kubernetes-validate",
+            "`pip install kubernetes-validate`",
+        );
+    };
+    let dir = ctx.root.join(render::OUT_DIR);
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .filter(|p| p.file_name().is_some_and(|n| n != "secrets.yaml"))
+        .collect();
+    // kubernetes-validate goes by content, not name; give it the template under a .yaml name.
+    let template = dir.join("secrets.yaml.template");
+    if template.is_file() {
+        let copy = ctx.target_dir().join("lint").join("secrets-template.yaml");
+        fs::create_dir_all(copy.parent().context("lint dir")?)?;
+        fs::copy(&template, &copy)?;
+        files.push(copy);
+    }
+    files.sort();
+    let cmd = Cmd::new(tool.display().to_string())
+        .args(["--strict", "--quiet", "-k", render::KUBE_VERSION])
+        .args(files.iter().map(|f| f.display().to_string()))
+        .timeout(std::time::Duration::from_secs(120));
+    ctx.run_ok(&cmd)?;
+    Ok(format!("{} files valid", files.len()))
 }
 
 /// Policy on the rendered objects. Returns a summary or every violation found.
