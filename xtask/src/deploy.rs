@@ -72,7 +72,6 @@ impl Args {
         // A tool named by an XTASK_<TOOL> override that is not there is the doctor's to report.
         let fetchable = |t: &&crate::tools::Tool| {
             !t.found()
-                && !matches!(t.source, crate::tools::Source::Override(_))
                 && std::env::var(format!("XTASK_{}", t.name.to_uppercase()))
                     .map_or(true, |v| v.is_empty())
         };
@@ -96,7 +95,7 @@ impl Args {
             ctx.say(format!("report: {}", ctx.rel(&path).display()));
         }
         result?;
-        gates_verdict(ctx, &report)
+        report.verdict(ctx, "see the report")
     }
 
     fn deploy(&self, ctx: &Ctx, report: &mut Report) -> Result<()> {
@@ -521,33 +520,6 @@ fn verify_images(ctx: &Ctx, target: &DockerTarget, built: &[Built]) -> Result<()
         }
     }
     Ok(())
-}
-
-/// Failed enforced gates fail the command unless `--no-gates`.
-pub fn gates_verdict(ctx: &Ctx, report: &Report) -> Result<()> {
-    for g in &report.gates {
-        let mark = if g.pass { "✓" } else { "✗" };
-        ctx.say(format!(
-            "{mark} {} {}: {} {} (budget < {} {})",
-            g.id, g.name, g.value, g.unit, g.budget, g.unit
-        ));
-    }
-    let failed = report.failed_gates();
-    if failed.is_empty() {
-        return Ok(());
-    }
-    if ctx.global.no_gates {
-        ctx.say(format!(
-            "{} gate(s) over budget; reported only (--no-gates)",
-            failed.len()
-        ));
-        return Ok(());
-    }
-    ctx.say(format!(
-        "{} gate(s) over budget: see the report; `--no-gates` reports without failing",
-        failed.len()
-    ));
-    Err(Exit(1).into())
 }
 
 fn round1(x: f64) -> f64 {

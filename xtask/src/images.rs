@@ -15,7 +15,6 @@ use crate::ctx::Ctx;
 use crate::report::{Gate, Report};
 use crate::services::{BuildInputs, Service};
 use crate::tools::Docker;
-use crate::Exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,18 +46,10 @@ impl Args {
             println!("{}", report.markdown());
         }
         ctx.say(format!("report: {}", ctx.rel(&path).display()));
-        let failed = report.failed_gates();
-        if !failed.is_empty() && !ctx.global.no_gates {
-            for g in failed {
-                ctx.say(format!(
-                    "✗ {} {}: {:.1} {} ≥ budget {} {}",
-                    g.id, g.name, g.value, g.unit, g.budget, g.unit
-                ));
-            }
-            ctx.say("the image is over its size budget: look at `docker history <image>` for the largest layers (`--no-gates` reports only)");
-            return Err(Exit(1).into());
-        }
-        Ok(())
+        report.verdict(
+            ctx,
+            "look at `docker history <image>` for the largest layers",
+        )
     }
 
     pub fn measure(&self, ctx: &Ctx, report: &mut Report) -> Result<()> {

@@ -95,6 +95,34 @@ impl Report {
         });
     }
 
+    /// One line per gate, then the verdict: a failed enforced gate fails the command (exit 1)
+    /// unless `--no-gates`; `fix` says where to look.
+    pub fn verdict(&self, ctx: &crate::ctx::Ctx, fix: &str) -> Result<()> {
+        for g in &self.gates {
+            let mark = if g.pass { "✓" } else { "✗" };
+            // One decimal at most: `5 s`, `45.6 MB`.
+            let value = (g.value * 10.0).round() / 10.0;
+            ctx.say(format!(
+                "{mark} {} {}: {value} {} (budget {} {} {})",
+                g.id, g.name, g.unit, g.op, g.budget, g.unit
+            ));
+        }
+        let failed = self.failed_gates().len();
+        if failed == 0 {
+            return Ok(());
+        }
+        if ctx.global.no_gates {
+            ctx.say(format!(
+                "{failed} gate(s) over budget; reported only (--no-gates)"
+            ));
+            return Ok(());
+        }
+        ctx.say(format!(
+            "{failed} gate(s) over budget: {fix}; `--no-gates` reports without failing"
+        ));
+        Err(crate::Exit(1).into())
+    }
+
     pub fn failed_gates(&self) -> Vec<&Gate> {
         self.gates
             .iter()
