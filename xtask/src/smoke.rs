@@ -21,7 +21,6 @@ use crate::http::{self, excerpt};
 use crate::kube;
 use crate::process::Background;
 use crate::report::Report;
-use crate::tools::Minikube;
 use crate::Exit;
 
 const HOST: &str = "todo.local";
@@ -188,18 +187,9 @@ impl Args {
         if let Some(a) = &self.ingress_addr {
             return Ok(a.clone());
         }
-        let out = ctx.run_ok(
-            &Minikube {
-                tool: &ctx.tools.minikube,
-                profile: &ctx.global.profile,
-            }
-            .ip(),
-        )?;
-        let ip = out.stdout.trim().to_string();
-        if ip.is_empty() {
-            bail!("`minikube ip` printed nothing; is the profile running? (`cargo xtask up`)");
-        }
-        Ok(ip)
+        cluster::minikube_ip(ctx)
+            .filter(|ip| !ip.is_empty())
+            .context("`minikube ip` gave no address; is the profile running? (`cargo xtask up`)")
     }
 }
 
