@@ -143,22 +143,13 @@ impl Args {
 /// never a quiet build on the host that the cluster would not see.
 pub fn resolve_target(ctx: &Ctx, wanted: Option<Target>) -> Result<DockerTarget> {
     let profile = ctx.global.profile.as_str();
-    let mk = Minikube {
-        tool: &ctx.tools.minikube,
-        profile,
-    };
-    let running = || -> bool {
-        ctx.tools.minikube.found()
-            && ctx
-                .run(&mk.status())
-                .ok()
-                .and_then(|o| tools::parse_minikube_status(&o.stdout))
-                .map(|s| s.running())
-                .unwrap_or(false)
+    let (running, state) = match wanted {
+        Some(Target::Host) => (false, None),
+        _ => crate::cluster::profile_state(ctx),
     };
     let target = match wanted {
         Some(t) => t,
-        None if running() => Target::Minikube,
+        None if running => Target::Minikube,
         None => Target::Host,
     };
     if target == Target::Host {
@@ -167,16 +158,16 @@ pub fn resolve_target(ctx: &Ctx, wanted: Option<Target>) -> Result<DockerTarget>
             ..Default::default()
         });
     }
-    if wanted.is_some() && !running() {
+    if !running {
         bail!(
             "--target minikube: profile `{profile}` is not running; start it with `cargo xtask up`"
         );
     }
-    let runtime = ctx
-        .run(&mk.profile_list())
-        .ok()
-        .and_then(|o| tools::parse_profiles(&o.stdout).ok())
-        .and_then(|ps| ps.into_iter().find(|p| p.name == profile))
+    let mk = Minikube {
+        tool: &ctx.tools.minikube,
+        profile,
+    };
+    let runtime = state
         .and_then(|p| p.config)
         .and_then(|c| c.kubernetes)
         .map(|k| k.runtime)

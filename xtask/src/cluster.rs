@@ -29,8 +29,6 @@ pub fn release(ctx: &Ctx) -> HelmRelease<'_> {
     }
 }
 
-/// How often watches poll: `XTASK_POLL_MS` (tests make it fast), else one second, the
-/// resolution of the timestamps SC-002 reads anyway.
 /// The profile's IP (`minikube ip`), when minikube answers.
 pub fn minikube_ip(ctx: &Ctx) -> Option<String> {
     let mk = crate::tools::Minikube {
@@ -43,6 +41,32 @@ pub fn minikube_ip(ctx: &Ctx) -> Option<String> {
         .map(|o| o.stdout.trim().to_string())
 }
 
+/// Whether the profile runs (`minikube status`) and how it was created (`profile list`):
+/// `None` for a profile that does not exist, or when minikube is not installed.
+pub fn profile_state(ctx: &Ctx) -> (bool, Option<crate::tools::Profile>) {
+    if !ctx.tools.minikube.found() {
+        return (false, None);
+    }
+    let name = ctx.global.profile.as_str();
+    let mk = crate::tools::Minikube {
+        tool: &ctx.tools.minikube,
+        profile: name,
+    };
+    let running = ctx
+        .run(&mk.status())
+        .ok()
+        .and_then(|o| crate::tools::parse_minikube_status(&o.stdout))
+        .is_some_and(|s| s.running());
+    let profile = ctx
+        .run(&mk.profile_list())
+        .ok()
+        .and_then(|o| crate::tools::parse_profiles(&o.stdout).ok())
+        .and_then(|ps| ps.into_iter().find(|p| p.name == name));
+    (running, profile)
+}
+
+/// How often watches poll: `XTASK_POLL_MS` (tests make it fast), else one second, the
+/// resolution of the timestamps SC-002 reads anyway.
 pub fn poll_interval() -> Duration {
     std::env::var("XTASK_POLL_MS")
         .ok()

@@ -82,16 +82,7 @@ impl Args {
             tool: &ctx.tools.minikube,
             profile,
         };
-        let running = ctx
-            .run(&mk.status())
-            .ok()
-            .and_then(|o| tools::parse_minikube_status(&o.stdout))
-            .is_some_and(|s| s.running());
-        let existing = ctx
-            .run(&mk.profile_list())
-            .ok()
-            .and_then(|o| tools::parse_profiles(&o.stdout).ok())
-            .and_then(|ps| ps.into_iter().find(|p| p.name == profile));
+        let (running, existing) = cluster::profile_state(ctx);
         if let Some(cfg) = existing.as_ref().and_then(|p| p.config.as_ref()) {
             resources_enough(ctx, cfg.memory_mb, cfg.cpus)?;
         }
