@@ -67,6 +67,21 @@ def claims_for(sub: str, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
+class _JsonHandler(BaseHTTPRequestHandler):
+    """A quiet handler that answers JSON."""
+
+    def reply_json(self, payload: Any, status: int = 200) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 class _ThreadedServer:
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self.port = free_port()
@@ -88,18 +103,10 @@ class JwksServer(_ThreadedServer):
         self.fetches = 0
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_JsonHandler):
             def do_GET(self) -> None:  # noqa: N802
                 server.fetches += 1
-                body = json.dumps({"keys": [k.public_jwk() for k in server.keys]}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                self.reply_json({"keys": [k.public_jwk() for k in server.keys]})
 
         super().__init__(Handler)
         self.url = f"http://127.0.0.1:{self.port}/api/auth/jwks"
@@ -116,13 +123,13 @@ class ScriptedOpenAI(_ThreadedServer):
         self.requests: list[dict[str, Any]] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_JsonHandler):
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", "0"))
                 request = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append(request)
                 message = script(request)
-                body = json.dumps(
+                self.reply_json(
                     {
                         "id": f"chatcmpl-{len(server.requests)}",
                         "object": "chat.completion",
@@ -137,15 +144,7 @@ class ScriptedOpenAI(_ThreadedServer):
                         ],
                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                     }
-                ).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                )
 
         super().__init__(Handler)
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
