@@ -412,8 +412,11 @@ fn pump(
             }
             let line = String::from_utf8_lossy(&raw);
             let line = line.trim_end_matches(['\n', '\r']);
-            buf.lock().unwrap_or_else(|e| e.into_inner()).push_str(line);
-            buf.lock().unwrap_or_else(|e| e.into_inner()).push('\n');
+            {
+                let mut all = buf.lock().unwrap_or_else(|e| e.into_inner());
+                all.push_str(line);
+                all.push('\n');
+            }
             let shown = redact(line);
             if let Some(f) = &log {
                 let _ = writeln!(f.lock().unwrap_or_else(|e| e.into_inner()), "{shown}");
