@@ -284,8 +284,31 @@ fn load_if_missing(ctx: &Ctx, profile: &str, image: &str) -> Result<()> {
         .run(&mk.image_ls())
         .map(|o| o.stdout)
         .unwrap_or_default();
-    if !listed.lines().any(|l| l.trim().ends_with(image)) {
+    if !in_image_list(&listed, image) {
         ctx.run_ok(&mk.image_load(image).timeout(Duration::from_secs(600)))?;
     }
     Ok(())
+}
+
+/// Whether `minikube image ls` lists `image` (it prints registry-qualified names such as
+/// `docker.io/library/todo-backend:<tag>`).
+pub fn in_image_list(listing: &str, image: &str) -> bool {
+    listing
+        .lines()
+        .map(str::trim)
+        .any(|l| l == image || l.ends_with(&format!("/{image}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_image_list;
+
+    #[test]
+    fn image_list_matches_whole_names_only() {
+        let ls = "docker.io/library/todo-backend:abc\nregistry.k8s.io/pause:3.9\n";
+        assert!(in_image_list(ls, "todo-backend:abc"));
+        assert!(!in_image_list(ls, "backend:abc"));
+        assert!(!in_image_list(ls, "todo-backend:ab"));
+        assert!(in_image_list("todo-mcp:1\n", "todo-mcp:1"));
+    }
 }

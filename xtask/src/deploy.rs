@@ -499,7 +499,7 @@ fn verify_images(ctx: &Ctx, target: &DockerTarget, built: &[Built]) -> Result<()
             continue;
         }
         let present = match &listed {
-            Some(list) => list.lines().any(|l| l.trim().ends_with(&b.image)),
+            Some(list) => build::in_image_list(list, &b.image),
             None => ctx
                 .run(
                     &Docker {
