@@ -134,11 +134,7 @@ pub fn hash_context(spec: &HashSpec) -> Result<ContextDigest> {
         }
     }
 
-    let digest: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = hex(&hasher.finalize());
     Ok(ContextDigest {
         tag: digest[..TAG_LEN].to_owned(),
         digest,
@@ -263,6 +259,11 @@ fn put_len(hasher: &mut Sha256, len: usize) {
 fn put_bytes(hasher: &mut Sha256, bytes: &[u8]) {
     put_len(hasher, bytes.len());
     hasher.update(bytes);
+}
+
+/// Lower-case hex of a byte string (digests, generated secrets).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 // The fixtures rely on Unix symlinks and permission bits.

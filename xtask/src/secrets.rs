@@ -173,13 +173,9 @@ fn generate() -> Result<Generated> {
         }
         let (bytes, how) = random_bytes(n)?;
         note = how;
-        out.push((env, hex(&bytes)));
+        out.push((env, crate::context_hash::hex(&bytes)));
     }
     Ok((out, note))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The kernel's CSPRNG on Unix. Elsewhere there is no std API for it: the values are mixed

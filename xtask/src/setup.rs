@@ -387,11 +387,7 @@ fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::context_hash::hex(&hasher.finalize()))
 }
 
 // ---------------------------------------------------------------------------------------
