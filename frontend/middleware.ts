@@ -1,6 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 
-// A cheap first gate: visits without a session cookie go to sign-in. The (app) layout then
+// A cheap first gate: visits to the app's pages without a session cookie go to sign-in (the
+// home page `/` is public: it shows signed-out visitors a page linking to sign-in). The (app) layout then
 // checks the session itself against the database, so a stale or forged cookie gets no further.
 const SESSION_COOKIES = ["better-auth.session_token", "__Secure-better-auth.session_token"];
 
@@ -17,9 +18,8 @@ function browserOrigin(request: NextRequest): string {
 export function middleware(request: NextRequest): NextResponse {
   if (SESSION_COOKIES.some((name) => request.cookies.has(name))) return NextResponse.next();
   const signIn = new URL("/sign-in", browserOrigin(request));
-  const next = request.nextUrl.pathname + request.nextUrl.search;
-  if (next !== "/") signIn.searchParams.set("next", next);
+  signIn.searchParams.set("next", request.nextUrl.pathname + request.nextUrl.search);
   return NextResponse.redirect(signIn);
 }
 
-export const config = { matcher: ["/", "/tasks/:path*", "/chat/:path*", "/account/:path*"] };
+export const config = { matcher: ["/tasks/:path*", "/chat/:path*", "/account/:path*"] };

@@ -445,6 +445,12 @@ describe("Todo Chatbot in the browser", () => {
     // The old session is gone: the app and the proxy both turn the browser away.
     await s.page.goto("/tasks");
     await waitForPath(s.page, "/sign-in");
+    // The front door stays a page for a signed-out visitor, with its way in.
+    const home = await s.page.goto("/");
+    assert.equal(home.status(), 200);
+    assert.equal(new URL(s.page.url()).pathname, "/");
+    await s.page.getByRole("link", { name: "Sign in" }).click();
+    await waitForPath(s.page, "/sign-in");
     const proxied = await pageFetch(s.page, `/api/backend/${encodeURIComponent(s.aliceId)}/tasks`);
     assert.equal(proxied.status, 401, `the proxy after deletion: ${JSON.stringify(proxied)}`);
   });

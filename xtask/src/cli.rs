@@ -36,7 +36,7 @@ pub struct Global {
     /// Echo every external command (-v) as it runs.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// The minikube profile to use.
+    /// The minikube profile to use (the default cluster).
     #[arg(
         long,
         global = true,
@@ -44,6 +44,10 @@ pub struct Global {
         default_value = "minikube"
     )]
     pub profile: String,
+    /// Any kube context instead of a minikube profile (kind, Docker Desktop, a remote
+    /// cluster). `deploy` then delivers images by `--registry`, `kind load` or the host daemon.
+    #[arg(long, global = true, env = "XTASK_CONTEXT", conflicts_with = "profile")]
+    pub context: Option<String>,
     /// Plain lines only, even on a terminal.
     #[arg(long, global = true)]
     pub no_progress: bool,

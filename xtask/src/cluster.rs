@@ -11,11 +11,27 @@ use crate::ctx::Ctx;
 use crate::kube::{self, Kind, Problem, Snapshot};
 use crate::tools::{HelmRelease, KubectlIn};
 
-/// kubectl on the profile's context (minikube names it after the profile) in `todo-app`.
+/// The kube context every kubectl and helm call names: `--context`, else the minikube
+/// profile's (minikube names the context after the profile). Never the current context, so
+/// a different one can never receive the release.
+pub fn kube_context(ctx: &Ctx) -> &str {
+    ctx.global
+        .context
+        .as_deref()
+        .unwrap_or(ctx.global.profile.as_str())
+}
+
+/// Whether the target is a minikube profile (no `--context`): only then do `up`, `minikube
+/// ip` and minikube's daemon apply.
+pub fn on_minikube(ctx: &Ctx) -> bool {
+    ctx.global.context.is_none()
+}
+
+/// kubectl on the target's context in `todo-app`.
 pub fn kubectl(ctx: &Ctx) -> KubectlIn<'_> {
     KubectlIn {
         tool: &ctx.tools.kubectl,
-        context: &ctx.global.profile,
+        context: kube_context(ctx),
         namespace: kube::NAMESPACE,
     }
 }
@@ -23,14 +39,17 @@ pub fn kubectl(ctx: &Ctx) -> KubectlIn<'_> {
 pub fn release(ctx: &Ctx) -> HelmRelease<'_> {
     HelmRelease {
         tool: &ctx.tools.helm,
-        context: &ctx.global.profile,
+        context: kube_context(ctx),
         namespace: kube::NAMESPACE,
         name: kube::RELEASE,
     }
 }
 
-/// The profile's IP (`minikube ip`), when minikube answers.
+/// The profile's IP (`minikube ip`), when minikube answers (never for `--context`).
 pub fn minikube_ip(ctx: &Ctx) -> Option<String> {
+    if !on_minikube(ctx) {
+        return None;
+    }
     let mk = crate::tools::Minikube {
         tool: &ctx.tools.minikube,
         profile: &ctx.global.profile,
@@ -41,10 +60,53 @@ pub fn minikube_ip(ctx: &Ctx) -> Option<String> {
         .map(|o| o.stdout.trim().to_string())
 }
 
+/// The address the ingress controller published in the release's Ingress status (an IP,
+/// else a host name), when it has published one.
+pub fn ingress_status_address(ctx: &Ctx) -> Option<String> {
+    let out = ctx.run(&kubectl(ctx).ingresses_json()).ok()?;
+    if !out.success() {
+        return None;
+    }
+    parse_ingress_address(&out.stdout)
+}
+
+pub fn parse_ingress_address(json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    v["items"].as_array()?.iter().find_map(|ing| {
+        ing["status"]["loadBalancer"]["ingress"]
+            .as_array()?
+            .iter()
+            .find_map(|a| {
+                a["ip"]
+                    .as_str()
+                    .or_else(|| a["hostname"].as_str())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            })
+    })
+}
+
+/// The names of the cluster's IngressClasses (empty when none, or when they can't be read).
+pub fn ingress_classes(ctx: &Ctx) -> Vec<String> {
+    let Ok(out) = ctx.run(&kubectl(ctx).ingress_classes_json()) else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+    v["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["metadata"]["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether the profile runs (`minikube status`) and how it was created (`profile list`):
 /// `None` for a profile that does not exist, or when minikube is not installed.
 pub fn profile_state(ctx: &Ctx) -> (bool, Option<crate::tools::Profile>) {
-    if !ctx.tools.minikube.found() {
+    if !ctx.tools.minikube.found() || !on_minikube(ctx) {
         return (false, None);
     }
     let name = ctx.global.profile.as_str();
@@ -157,19 +219,26 @@ pub fn explain(ctx: &Ctx, p: &Problem) -> String {
             )
         }
         Kind::Unschedulable if p.message.contains("Insufficient") => format!(
-            "pod {} cannot be scheduled: {}\n{}\n  fix: lower resources.{}.requests, or give minikube more: `minikube delete -p {} && cargo xtask up --cpus 4 --memory 8192`",
+            "pod {} cannot be scheduled: {}\n{}\n  fix: lower resources.{}.requests, or {}",
             p.pod,
             p.message,
             requests_vs_allocatable(ctx, p),
             p.component,
-            ctx.global.profile
+            if on_minikube(ctx) {
+                format!(
+                    "give minikube more: `minikube delete -p {} && cargo xtask up --cpus 4 --memory 8192`",
+                    ctx.global.profile
+                )
+            } else {
+                format!("add room to the nodes of context `{}`", kube_context(ctx))
+            }
         ),
         // Not a matter of room: volumes, taints, affinity. The scheduler's message says which.
         Kind::Unschedulable => format!(
             "pod {} cannot be scheduled: {}\n  look at: `kubectl --context {} -n {} get pvc,events`",
             p.pod,
             p.message,
-            ctx.global.profile,
+            kube_context(ctx),
             kube::NAMESPACE
         ),
         Kind::NotReady => format!(
@@ -254,5 +323,20 @@ fn requests_vs_allocatable(ctx: &Ctx, p: &Problem) -> String {
         asks
     } else {
         format!("{asks}\n{}", have.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ingress_address_is_read_from_its_status() {
+        let with = r#"{"items":[{"status":{"loadBalancer":{}}},{"status":{"loadBalancer":{"ingress":[{"hostname":"lb.example"},{"ip":"127.0.0.1"}]}}}]}"#;
+        assert_eq!(
+            super::parse_ingress_address(with).as_deref(),
+            Some("lb.example")
+        );
+        let none = r#"{"items":[{"status":{"loadBalancer":{}}}]}"#;
+        assert_eq!(super::parse_ingress_address(none), None);
+        assert_eq!(super::parse_ingress_address("not json"), None);
     }
 }

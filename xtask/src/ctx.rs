@@ -47,6 +47,19 @@ impl Ctx {
         }
     }
 
+    /// The same context aimed at a kube context (`--context NAME`) instead of minikube.
+    pub fn for_context(&self, name: &str) -> Ctx {
+        let mut global = self.global.clone();
+        global.context = Some(name.to_string());
+        Ctx {
+            root: self.root.clone(),
+            global,
+            tools: self.tools.clone(),
+            runner: self.runner.clone(),
+            ci: self.ci,
+        }
+    }
+
     /// Run a command. Under `--dry-run` a mutating command is printed, not run, and reported
     /// as a success with empty output; queries still run so the plan reflects reality.
     pub fn run(&self, cmd: &Cmd) -> Result<Outcome> {

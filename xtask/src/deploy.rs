@@ -16,6 +16,7 @@ use anyhow::{bail, Result};
 use crate::build::{self, Built, DockerTarget, Target};
 use crate::cluster;
 use crate::ctx::{failure_message, Ctx};
+use crate::deliver::{self, Delivery, Fate, Registry};
 use crate::doctor;
 use crate::kube::{self, Kind, Problem, Snapshot};
 use crate::report::{Gate, Report};
@@ -29,6 +30,9 @@ use crate::Exit;
 pub const SC001_BUDGET_S: f64 = 300.0;
 /// SC-002: container started → pod Ready.
 pub const SC002_BUDGET_S: f64 = 3.0;
+/// Beyond a readiness probe's own threshold (periods × failureThreshold), for the poll and
+/// the kubelet's status update to catch up, before a not-Ready pod fails the deploy.
+const NOT_READY_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,7 +44,7 @@ pub struct Args {
     /// Base image override, `python=IMAGE` or `node=IMAGE`.
     #[arg(long = "base", value_name = "KIND=IMAGE")]
     pub bases: Vec<String>,
-    /// An extra build argument, `KEY=VALUE`.
+    /// An extra build argument, `KEY=VALUE`, or `SERVICE:KEY=VALUE` for one service only.
     #[arg(long = "build-arg", value_name = "KEY=VALUE")]
     pub build_args: Vec<String>,
     /// On failure, leave the failed release in place for inspection (no rollback).
@@ -55,6 +59,22 @@ pub struct Args {
     /// Restarts after which a crashing container (or a failing migration) fails the deploy.
     #[arg(long, default_value_t = 3)]
     pub max_restarts: u32,
+    /// Push the images to this registry, `HOST[:PORT][/PREFIX]`, and have the cluster pull
+    /// them from there (what any cluster but minikube, kind or Docker Desktop needs).
+    #[arg(long, env = "XTASK_REGISTRY", value_name = "HOST[:PORT][/PREFIX]")]
+    pub registry: Option<String>,
+    /// How images reach the cluster, when the context's name does not say (default:
+    /// minikube without --context, `kind load` for kind-*, the host daemon for Docker
+    /// Desktop, OrbStack and Rancher Desktop, a registry with --registry).
+    #[arg(long, value_enum)]
+    pub delivery: Option<deliver::Method>,
+    /// A values file for the chart (repeatable); after the chart's defaults, before the
+    /// xtask's computed values (images, secrets).
+    #[arg(long = "values", short = 'f', value_name = "FILE")]
+    pub values: Vec<std::path::PathBuf>,
+    /// A chart value, `KEY=VALUE` (repeatable); wins over everything else.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 /// Why a deploy did not finish, and what the watch saw.
@@ -68,7 +88,10 @@ impl Args {
         // A machine with only Docker and Rust: offer to fetch the pinned tools first, then
         // resolve them again so this run uses what landed in .tools/.
         let refreshed;
-        let cluster_tools = [&ctx.tools.kubectl, &ctx.tools.helm, &ctx.tools.minikube];
+        let mut cluster_tools = vec![&ctx.tools.kubectl, &ctx.tools.helm];
+        if cluster::on_minikube(ctx) {
+            cluster_tools.push(&ctx.tools.minikube);
+        }
         // A tool named by an XTASK_<TOOL> override that is not there is the doctor's to report.
         let fetchable = |t: &&crate::tools::Tool| {
             !t.found()
@@ -99,6 +122,27 @@ impl Args {
     }
 
     fn deploy(&self, ctx: &Ctx, report: &mut Report) -> Result<()> {
+        // 0. Where the images go, and the user's values: bad input stops before anything runs.
+        let delivery = Delivery::detect(
+            ctx.global.context.as_deref(),
+            self.registry.as_deref().map(Registry::parse).transpose()?,
+            self.delivery,
+        )?;
+        let user_values = self.user_values()?;
+        for kv in &self.set {
+            let Some((key, value)) = kv.split_once('=') else {
+                bail!("--set {kv:?}: expected KEY=VALUE (e.g. --set replicas.backend=3)");
+            };
+            if secrets::secret_key(key) {
+                crate::process::register_secret(value);
+            }
+        }
+        ctx.say(format!(
+            "target: context `{}`, images {}",
+            cluster::kube_context(ctx),
+            delivery.describe()
+        ));
+
         // 1. The tools and the daemon.
         let t = Instant::now();
         let checks = doctor::run_checks(ctx, true);
@@ -124,18 +168,25 @@ impl Args {
             helm.major
         ));
 
-        // 2. The cluster.
-        let up = self.up.ensure(ctx)?;
-        report.task(
-            if up.started {
-                "up (started)"
-            } else {
-                "up (already running)"
-            },
-            up.took,
-            "ok",
-        );
-        let would_start = ctx.global.dry_run && up.started;
+        // 2. The cluster: minikube is started when needed; any other context must answer.
+        let (up_took, would_start) = if cluster::on_minikube(ctx) {
+            let up = self.up.ensure(ctx)?;
+            report.task(
+                if up.started {
+                    "up (started)"
+                } else {
+                    "up (already running)"
+                },
+                up.took,
+                "ok",
+            );
+            (up.took, ctx.global.dry_run && up.started)
+        } else {
+            let t = Instant::now();
+            self.check_context(ctx)?;
+            report.task("cluster answers", t.elapsed(), "ok");
+            (t.elapsed(), false)
+        };
 
         // 3. The images, into the daemon the cluster uses.
         let t = Instant::now();
@@ -145,7 +196,11 @@ impl Args {
         } else {
             let (target, built) = build::Args {
                 services: Vec::new(),
-                target: Some(Target::Minikube),
+                target: Some(if delivery == Delivery::Minikube {
+                    Target::Minikube
+                } else {
+                    Target::Host
+                }),
                 network: self.network.clone(),
                 bases: self.bases.clone(),
                 build_args: self.build_args.clone(),
@@ -162,10 +217,25 @@ impl Args {
                     missing.join(", ")
                 );
             }
-            verify_images(ctx, &target, &built)?;
+            if delivery == Delivery::Minikube {
+                verify_images(ctx, &target, &built)?;
+            }
             built
         };
         report.task("build", t.elapsed(), "ok");
+        let delivered = deliver::deliver(ctx, &delivery, &built)?;
+        for d in &delivered {
+            let fate = match d.fate {
+                Fate::Present => "present",
+                Fate::Pushed => "pushed",
+                Fate::Loaded => "loaded",
+            };
+            report.task(
+                &format!("deliver {}", d.service),
+                Duration::from_secs_f64(d.seconds),
+                fate,
+            );
+        }
 
         // 4. The secrets: environment first, else .data/secrets.env (created once).
         let secrets = secrets::load(&ctx.root, !ctx.global.dry_run)?;
@@ -200,17 +270,34 @@ impl Args {
         };
 
         // 6. helm upgrade --install.
+        // Helm's order: the chart's defaults, the values files (minikube's dev values first,
+        // then --values), the computed values (secrets on stdin, then images as --set), and
+        // the user's --set last, so an explicit --set wins over everything.
         let mut values = Vec::new();
         let dev_values = Path::new(kube::CHART).join("values-dev.yaml");
-        if ctx.root.join(&dev_values).is_file() {
+        if cluster::on_minikube(ctx) && ctx.root.join(&dev_values).is_file() {
             values.push(dev_values);
         }
+        values.extend(user_values);
         let mut set = Vec::new();
-        for b in &built {
+        for (b, d) in built.iter().zip(&delivered) {
+            if let Delivery::Registry(_) = delivery {
+                let repo = d
+                    .image
+                    .rsplit_once(':')
+                    .map_or(d.image.as_str(), |(r, _)| r);
+                set.push(format!("images.{}.repository={repo}", b.service.name));
+            }
             set.push(format!("images.{}.tag={}", b.service.name, b.tag));
-            // Built into the node's own daemon: the kubelet must never try to pull it.
-            set.push(format!("images.{}.pullPolicy=Never", b.service.name));
+            // Built into the node's own daemon, the kubelet must never try to pull it; from a
+            // registry, once per node.
+            set.push(format!(
+                "images.{}.pullPolicy={}",
+                b.service.name,
+                delivery.pull_policy()
+            ));
         }
+        set.extend(self.set.iter().cloned());
         let upgrade = release
             .upgrade_install(
                 Path::new(kube::CHART),
@@ -305,15 +392,73 @@ impl Args {
             revision.as_deref().unwrap_or("?"),
             sc001,
             report.tasks.iter().find(|t| t.name == "build").map(|t| t.seconds).unwrap_or(0.0),
-            up.took.as_secs_f64()
+            up_took.as_secs_f64()
         ));
-        let ip = cluster::minikube_ip(ctx).unwrap_or_else(|| "<minikube ip>".into());
+        let ip = cluster::minikube_ip(ctx)
+            .or_else(|| cluster::ingress_status_address(ctx))
+            .unwrap_or_else(|| "the ingress controller's address".into());
         if !ctx.global.json {
             println!("http://todo.local");
         }
         ctx.say(format!(
             "  (todo.local must resolve to {ip}: `cargo xtask doctor` checks the hosts entry; `cargo xtask smoke` needs none)"
         ));
+        Ok(())
+    }
+
+    /// `--values` files must exist; they are passed as absolute paths (helm runs in the
+    /// repository root, the user typed them relative to where they are).
+    fn user_values(&self) -> Result<Vec<std::path::PathBuf>> {
+        let cwd = std::env::current_dir()?;
+        self.values
+            .iter()
+            .map(|v| {
+                let p = cwd.join(v);
+                if p.is_file() {
+                    Ok(p)
+                } else {
+                    bail!("--values {}: no such file", v.display())
+                }
+            })
+            .collect()
+    }
+
+    /// A context other than minikube's: its API must answer, and its ingress controller
+    /// should serve the chart's IngressClass (a warning with the fix when not).
+    fn check_context(&self, ctx: &Ctx) -> Result<()> {
+        let name = cluster::kube_context(ctx);
+        let k = cluster::kubectl(ctx);
+        let out = ctx.run(&k.readyz())?;
+        if !(out.success() && out.stdout.trim() == "ok") {
+            let why = format!(
+                "the Kubernetes API of context `{name}` does not answer:\n{}\n  fix: `kubectl --context {name} cluster-info`; `kubectl config get-contexts` lists the contexts of $KUBECONFIG",
+                out.tail(5)
+            );
+            if ctx.global.dry_run {
+                ctx.say(format!("! not verified: {why}"));
+                return Ok(());
+            }
+            bail!("{why}");
+        }
+        let wanted = self
+            .set
+            .iter()
+            .rev()
+            .find_map(|kv| kv.strip_prefix("ingress.ingressClassName="))
+            .unwrap_or("nginx");
+        let classes = cluster::ingress_classes(ctx);
+        if classes.is_empty() {
+            ctx.say(format!(
+                "! context `{name}` has no IngressClass, so nothing will serve http://todo.local.\n    fix: install an ingress controller (ingress-nginx: https://kubernetes.github.io/ingress-nginx/deploy/), or reach the app with `kubectl --context {name} -n {} port-forward svc/frontend-service 3000`",
+                kube::NAMESPACE
+            ));
+        } else if !classes.iter().any(|c| c == wanted) {
+            ctx.say(format!(
+                "! context `{name}` has no IngressClass `{wanted}` (it has: {}).\n    fix: `--set ingress.ingressClassName={}`",
+                classes.join(", "),
+                classes[0]
+            ));
+        }
         Ok(())
     }
 
@@ -347,7 +492,24 @@ impl Args {
                             .or_insert(now);
                         now.duration_since(seen) >= self.settle
                     }
-                    Kind::NotReady => false,
+                    // Running, started, and still not Ready once its readiness probe has
+                    // failed for its own threshold: waiting longer will not help.
+                    Kind::NotReady => snap
+                        .live_pods()
+                        .find(|pod| pod.name() == p.pod)
+                        .filter(|pod| {
+                            pod.status
+                                .container_statuses
+                                .iter()
+                                .any(|c| c.name == p.container && c.started == Some(true))
+                        })
+                        .and_then(|pod| pod.spec_of(&p.container)?.readiness_probe.clone())
+                        .is_some_and(|probe| {
+                            let seen = *first_seen
+                                .entry((p.pod.clone(), p.container.clone()))
+                                .or_insert(now);
+                            now.duration_since(seen) >= probe.threshold() + NOT_READY_GRACE
+                        }),
                 })
                 .cloned()
                 .collect();

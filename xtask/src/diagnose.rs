@@ -179,7 +179,7 @@ fn ask_ai(ctx: &Ctx, summary: &str, dir: &Path) -> Result<()> {
         "The Helm release {} in namespace {} (kube context {}) is unhealthy. What is the cause and the fix? Here is what was found:\n{}",
         kube::RELEASE,
         kube::NAMESPACE,
-        ctx.global.profile,
+        crate::cluster::kube_context(ctx),
         crate::process::redact(summary)
     );
     ctx.run_ok(&KubectlAi { tool: &ai }.ask(&question))?;

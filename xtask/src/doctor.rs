@@ -38,6 +38,8 @@ pub const PROBLEMS: &[(&str, u8)] = &[
     ("TOOL_HELM_TOO_OLD", 46),
     ("KUBECTL_VERSION_SKEW", 47),
     ("MINIKUBE_NOT_RUNNING", 70),
+    ("CONTEXT_UNREACHABLE", 74),
+    ("INGRESS_CLASS_MISSING", 75),
     ("MINIKUBE_RUNTIME_NOT_DOCKER", 71),
     ("INGRESS_ADDON_DISABLED", 72),
     ("HOSTS_ENTRY_MISSING", 73),
@@ -156,19 +158,24 @@ pub fn print_checks(checks: &[Check]) {
 pub fn run_checks(ctx: &Ctx, required_only: bool) -> Vec<Check> {
     let mut state = State::default();
     let mut checks = Vec::new();
-    let mut steps: Vec<(&str, CheckFn)> = vec![
-        ("docker", check_docker),
-        ("minikube", check_minikube),
-        ("kubectl", check_kubectl),
-        ("helm", check_helm),
-    ];
-    if !required_only {
+    // With --context the cluster is not minikube's: no minikube checks, the context's own.
+    let minikube = crate::cluster::on_minikube(ctx);
+    let mut steps: Vec<(&str, CheckFn)> = vec![("docker", check_docker)];
+    if minikube {
+        steps.push(("minikube", check_minikube));
+    }
+    steps.extend([("kubectl", check_kubectl as CheckFn), ("helm", check_helm)]);
+    if !required_only && minikube {
         steps.extend([
             ("minikube profile", check_profile as CheckFn),
             ("ingress addon", check_ingress),
             ("todo.local", check_hosts),
-            ("optional helpers", check_helpers),
         ]);
+    } else if !required_only {
+        steps.push(("kube context", check_context as CheckFn));
+    }
+    if !required_only {
+        steps.push(("optional helpers", check_helpers as CheckFn));
     }
     for (name, f) in steps {
         match catch_unwind(AssertUnwindSafe(|| f(ctx, &mut state))) {
@@ -344,7 +351,7 @@ fn check_kubectl(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
     }
     // The server part only answers with a cluster; its absence is the profile check's news.
     let server = ctx
-        .run(&k.version())
+        .run(&k.version(crate::cluster::kube_context(ctx)))
         .ok()
         .and_then(|o| tools::parse_kubectl_version(&o.stdout).ok())
         .and_then(|(_, s)| s);
@@ -515,6 +522,53 @@ fn check_ingress(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             format!("`minikube -p {p} addons enable ingress` (`cargo xtask up` does it)"),
         )
     }])
+}
+
+/// `--context`: the API answers, and an IngressClass serves the chart's Ingress.
+fn check_context(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
+    let name = crate::cluster::kube_context(ctx);
+    let k = crate::cluster::kubectl(ctx);
+    let out = ctx.run(&k.readyz())?;
+    if !(out.success() && out.stdout.trim() == "ok") {
+        let why = out
+            .stderr
+            .lines()
+            .next()
+            .unwrap_or("no answer")
+            .trim()
+            .to_string();
+        return Ok(vec![Check::problem(
+            "kube context",
+            Level::Fail,
+            format!("`{name}`: the API does not answer: {why}"),
+            "CONTEXT_UNREACHABLE",
+            format!("`kubectl --context {name} cluster-info`; `kubectl config get-contexts` lists the contexts of $KUBECONFIG"),
+        )]);
+    }
+    let mut checks = vec![Check::ok(
+        "kube context",
+        format!("`{name}`: the API answers"),
+    )];
+    let classes = crate::cluster::ingress_classes(ctx);
+    checks.push(if classes.iter().any(|c| c == "nginx") {
+        Check::ok("ingress class", "nginx")
+    } else {
+        Check::problem(
+            "ingress class",
+            Level::Warn,
+            if classes.is_empty() {
+                "none in the cluster".to_string()
+            } else {
+                format!("no `nginx` (the cluster has: {})", classes.join(", "))
+            },
+            "INGRESS_CLASS_MISSING",
+            match classes.first() {
+                Some(c) => format!("deploy with `--set ingress.ingressClassName={c}`"),
+                None => "install an ingress controller (ingress-nginx: https://kubernetes.github.io/ingress-nginx/deploy/), or use `kubectl port-forward svc/frontend-service 3000`".into(),
+            },
+        )
+    });
+    Ok(checks)
 }
 
 /// Where `todo.local` must point. Never edits the hosts file: prints the line to add.

@@ -24,6 +24,12 @@ pub struct Args {
 
 impl Args {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
+        if self.cluster && !cluster::on_minikube(ctx) {
+            bail!(
+                "--cluster deletes a minikube profile, and context `{}` is not one: the xtask never deletes other clusters.\n  fix: drop --cluster (the release is uninstalled either way), and delete the cluster with its own tool",
+                cluster::kube_context(ctx)
+            );
+        }
         let profile = ctx.global.profile.clone();
         let mut what = vec![format!("uninstall release {}", kube::RELEASE)];
         if self.purge {

@@ -19,7 +19,8 @@ pub struct Args {
     /// Base image override, `python=IMAGE` or `node=IMAGE` (also XTASK_BASE_PYTHON / XTASK_BASE_NODE).
     #[arg(long = "base", value_name = "KIND=IMAGE")]
     pub bases: Vec<String>,
-    /// An extra build argument, `KEY=VALUE` (part of the tag).
+    /// An extra build argument, `KEY=VALUE`, or `SERVICE:KEY=VALUE` for one service only
+    /// (part of the tag).
     #[arg(long = "build-arg", value_name = "KEY=VALUE")]
     pub build_args: Vec<String>,
 }

@@ -18,6 +18,7 @@ pub const CHART: &str = "helm/todo-app";
 #[serde(rename_all = "camelCase", default)]
 pub struct Meta {
     pub name: String,
+    pub uid: String,
     pub labels: BTreeMap<String, String>,
     pub generation: Option<i64>,
     pub deletion_timestamp: Option<String>,
@@ -57,6 +58,37 @@ pub struct ContainerSpec {
     pub name: String,
     pub image: String,
     pub resources: Resources,
+    #[serde(rename = "readinessProbe")]
+    pub readiness_probe: Option<Probe>,
+}
+
+/// A probe's timings (Kubernetes' defaults where the spec leaves them out).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Probe {
+    pub period_seconds: u64,
+    pub timeout_seconds: u64,
+    pub failure_threshold: u64,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Probe {
+            period_seconds: 10,
+            timeout_seconds: 1,
+            failure_threshold: 3,
+        }
+    }
+}
+
+impl Probe {
+    /// How long the probe may fail before the kubelet itself gives up on it: failureThreshold
+    /// periods, the last one with its timeout.
+    pub fn threshold(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.period_seconds * self.failure_threshold + self.timeout_seconds,
+        )
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -92,6 +124,8 @@ pub struct ContainerStatus {
     pub name: String,
     pub image: String,
     pub ready: bool,
+    /// The startup probe has passed (or there is none) once the container runs.
+    pub started: Option<bool>,
     pub restart_count: u32,
     pub state: State,
     pub last_state: State,

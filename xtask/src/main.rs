@@ -6,8 +6,10 @@
 mod build;
 mod cli;
 mod cluster;
+mod cluster_suite;
 mod context_hash;
 mod ctx;
+mod deliver;
 mod deploy;
 mod dev;
 mod diagnose;

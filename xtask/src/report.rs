@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Gate {
     pub id: String,
     pub name: String,
@@ -48,7 +48,7 @@ impl Gate {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImageRow {
     pub service: String,
     pub tag: String,
@@ -57,14 +57,14 @@ pub struct ImageRow {
     pub cached: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TaskTiming {
     pub name: String,
     pub seconds: f64,
     pub status: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Report {
     pub run_id: String,
     pub started: u64,
@@ -121,6 +121,14 @@ impl Report {
             "{failed} gate(s) over budget: {fix}; `--no-gates` reports without failing"
         ));
         Err(crate::Exit(1).into())
+    }
+
+    /// A report another run of the xtask wrote (`dir/report.json`).
+    pub fn read(dir: &Path) -> Result<Report> {
+        let path = dir.join("report.json");
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
     pub fn failed_gates(&self) -> Vec<&Gate> {

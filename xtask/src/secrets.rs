@@ -25,6 +25,16 @@ pub const KEYS: [(&str, &str, usize); 5] = [
     ("OPENAI_API_KEY", "openaiApiKey", 0),
 ];
 
+/// Whether a chart value's key names a secret (`secrets.*`, or a last part that says
+/// password, token, secret or key), so a `--set` of it is redacted like the rest.
+pub fn secret_key(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+    key.starts_with("secrets.")
+        || ["password", "token", "secret", "apikey", "databaseurl"]
+            .iter()
+            .any(|w| last.contains(w))
+}
+
 #[derive(Debug, Default)]
 pub struct Secrets {
     /// Env var name → value (non-empty only).
@@ -215,6 +225,22 @@ fn random_bytes(n: usize) -> Result<(Vec<u8>, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_keys_are_recognised() {
+        for k in [
+            "secrets.betterAuthSecret",
+            "secrets.databaseUrl",
+            "postgresql.auth.password",
+            "foo.apiKey",
+            "x.serviceToken",
+        ] {
+            assert!(secret_key(k), "{k}");
+        }
+        for k in ["replicas.backend", "images.backend.tag", "ingress.host"] {
+            assert!(!secret_key(k), "{k}");
+        }
+    }
 
     #[test]
     fn generated_once_with_private_permissions_and_env_wins() {

@@ -138,20 +138,33 @@ pub struct BuildInputs {
     pub bases: BTreeMap<&'static str, String>,
     /// `--build-arg K=V`, passed to every service.
     pub extra: BTreeMap<String, String>,
+    /// `--build-arg SERVICE:K=V`, passed to that service only (so only its tag moves).
+    pub per_service: BTreeMap<(&'static str, String), String>,
 }
 
 impl BuildInputs {
     pub fn new(base_flags: &[String], build_args: &[String]) -> Result<Self> {
         let mut extra = BTreeMap::new();
+        let mut per_service = BTreeMap::new();
         for a in build_args {
-            let (k, v) = a
-                .split_once('=')
-                .with_context(|| format!("--build-arg {a:?}: expected KEY=VALUE"))?;
-            extra.insert(k.to_string(), v.to_string());
+            let (k, v) = a.split_once('=').with_context(|| {
+                format!("--build-arg {a:?}: expected KEY=VALUE or SERVICE:KEY=VALUE")
+            })?;
+            match k.split_once(':') {
+                Some((svc, key)) => {
+                    let s = select(&[svc.to_string()])
+                        .with_context(|| format!("--build-arg {a:?}"))?[0];
+                    per_service.insert((s.name, key.to_string()), v.to_string());
+                }
+                None => {
+                    extra.insert(k.to_string(), v.to_string());
+                }
+            }
         }
         Ok(BuildInputs {
             bases: base_overrides(base_flags)?,
             extra,
+            per_service,
         })
     }
 
@@ -159,6 +172,11 @@ impl BuildInputs {
     /// and would change the other services' tags for nothing).
     pub fn args_for(&self, s: &Service) -> BTreeMap<String, String> {
         let mut args = self.extra.clone();
+        for ((svc, k), v) in &self.per_service {
+            if *svc == s.name {
+                args.insert(k.clone(), v.clone());
+            }
+        }
         if let Some(v) = self.bases.get(s.base_arg) {
             args.insert(s.base_arg.to_string(), v.clone());
         }
@@ -221,6 +239,17 @@ mod tests {
         assert_eq!(select(&[]).unwrap().len(), 3);
         let err = select(&["web".into()]).unwrap_err().to_string();
         assert!(err.contains("known: frontend, backend, mcp"), "{err}");
+    }
+
+    #[test]
+    fn a_service_build_arg_reaches_that_service_only() {
+        let i = BuildInputs::new(&[], &["mcp:RUN=7".into(), "ALL=1".into()]).unwrap();
+        let [frontend, _, mcp] = SERVICES;
+        assert_eq!(i.args_for(&mcp).get("RUN").map(String::as_str), Some("7"));
+        assert_eq!(i.args_for(&frontend).get("RUN"), None);
+        assert_eq!(i.args_for(&frontend)["ALL"], "1");
+        let e = BuildInputs::new(&[], &["web:RUN=7".into()]).unwrap_err();
+        assert!(format!("{e:#}").contains("unknown service `web`"), "{e:#}");
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Args {
                     .port_forward("svc/backend-service", 8000)
                     .display()
             );
-            println!("would GET http://<minikube ip>/ and /api/health with Host: {HOST}, then the end-to-end journey");
+            println!("would GET http://<the ingress address>/ and /api/health with Host: {HOST}, then the end-to-end journey");
             println!(
                 "would run: {}",
                 cluster::release(ctx).test(self.helm_test_timeout).display()
@@ -89,20 +89,11 @@ impl Args {
         timed("ingress /", &mut || {
             let addr = addr.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
             let r = get(addr, "/")?;
-            let html = r
-                .header("content-type")
-                .is_some_and(|c| c.contains("text/html"))
-                || r.body.to_ascii_lowercase().contains("<html");
-            if r.status != 200 || !html {
-                bail!(
-                    "GET http://{addr}/ (Host: {HOST}) → HTTP {}, {}: {}",
-                    r.status,
-                    r.header("content-type").unwrap_or("no content-type"),
-                    excerpt(&r.body)
-                );
-            }
+            front_door(addr, &r)?;
             ingress_ok = true;
-            Ok(format!("HTML from http://{addr}/ (Host: {HOST})"))
+            Ok(format!(
+                "a page linking to /sign-in from http://{addr}/ (Host: {HOST})"
+            ))
         });
         timed("ingress /api/health", &mut || {
             let addr = addr.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
@@ -138,7 +129,14 @@ impl Args {
             let cmd = cluster::release(ctx).test(self.helm_test_timeout);
             let out = ctx.run(&cmd)?;
             if !out.success() {
-                bail!("{}", crate::ctx::failure_message(&cmd, &out));
+                // A failed test pod stays (its delete policy is hook-succeeded): its log says why.
+                let logs = ctx
+                    .run(&cluster::kubectl(ctx).logs(TEST_POD, "health", 30, false))
+                    .ok()
+                    .filter(|o| o.success())
+                    .map(|o| format!("\nthe test pod's log:\n{}", o.stdout.trim_end()))
+                    .unwrap_or_default();
+                bail!("{}{logs}", crate::ctx::failure_message(&cmd, &out));
             }
             let phase = out
                 .stdout
@@ -183,14 +181,71 @@ impl Args {
         }
     }
 
+    /// Where to send ingress requests: `--ingress-addr`; on minikube's docker driver on macOS
+    /// or Windows, 127.0.0.1 (only `minikube tunnel` reaches the node from there); the
+    /// address the ingress controller published in the Ingress's status; `minikube ip`.
     fn ingress_addr(&self, ctx: &Ctx) -> Result<String> {
         if let Some(a) = &self.ingress_addr {
             return Ok(a.clone());
         }
-        cluster::minikube_ip(ctx)
-            .filter(|ip| !ip.is_empty())
-            .context("`minikube ip` gave no address; is the profile running? (`cargo xtask up`)")
+        if cluster::on_minikube(ctx) && std::env::consts::OS != "linux" {
+            let (_, profile) = cluster::profile_state(ctx);
+            if profile
+                .and_then(|p| p.config)
+                .is_some_and(|c| c.driver == "docker")
+            {
+                ctx.say(format!(
+                    "  (docker driver on {}: the ingress is reached through `minikube -p {} tunnel` on 127.0.0.1; keep it running)",
+                    std::env::consts::OS,
+                    ctx.global.profile
+                ));
+                return Ok("127.0.0.1".into());
+            }
+        }
+        if let Some(a) = cluster::ingress_status_address(ctx) {
+            return Ok(a);
+        }
+        if cluster::on_minikube(ctx) {
+            return cluster::minikube_ip(ctx)
+                .filter(|ip| !ip.is_empty())
+                .context(
+                    "`minikube ip` gave no address; is the profile running? (`cargo xtask up`)",
+                );
+        }
+        bail!(
+            "the Ingress of {} has no address in its status (no ingress controller serves it yet?).\n  fix: pass --ingress-addr HOST[:PORT] (env XTASK_INGRESS_ADDR), where the ingress controller answers",
+            kube::RELEASE
+        )
     }
+}
+
+/// The test hook's pod (`templates/tests/test-health.yaml`).
+const TEST_POD: &str = "todo-app-test-health";
+
+/// What a signed-out visitor gets at `/`: a page (200, HTML) with its way in, a link to
+/// /sign-in; never a bare redirect.
+fn front_door(addr: &str, r: &http::Response) -> Result<()> {
+    let html = r
+        .header("content-type")
+        .is_some_and(|c| c.contains("text/html"));
+    if r.status != 200 || !html {
+        bail!(
+            "GET http://{addr}/ (Host: {HOST}) → HTTP {}{}, {}: {}",
+            r.status,
+            r.header("location")
+                .map(|l| format!(" to {l}"))
+                .unwrap_or_default(),
+            r.header("content-type").unwrap_or("no content-type"),
+            excerpt(&r.body)
+        );
+    }
+    if !r.body.contains("href=\"/sign-in\"") {
+        bail!(
+            "GET http://{addr}/ (Host: {HOST}) → a page without a link to /sign-in: {}",
+            excerpt(&r.body)
+        );
+    }
+    Ok(())
 }
 
 fn get(addr: &str, path: &str) -> Result<http::Response> {

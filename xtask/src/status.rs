@@ -43,7 +43,7 @@ impl Args {
                     "release {} is not installed in namespace {} (context {}): `cargo xtask deploy`",
                     kube::RELEASE,
                     kube::NAMESPACE,
-                    ctx.global.profile
+                    cluster::kube_context(ctx)
                 );
             }
             bail!("{}", crate::ctx::failure_message(&release.status(), &out));
@@ -57,7 +57,9 @@ impl Args {
             .collect();
         images.sort();
         images.dedup();
-        let ip = cluster::minikube_ip(ctx).unwrap_or_default();
+        let ip = cluster::minikube_ip(ctx)
+            .or_else(|| cluster::ingress_status_address(ctx))
+            .unwrap_or_default();
         let status = Status {
             release: kube::RELEASE.into(),
             namespace: kube::NAMESPACE.into(),

@@ -50,6 +50,10 @@ pub const SUITES: &[(&str, &str)] = &[
         "e2e",
         "a real browser (Debian's Chromium) drives sign-up, tasks and chat on the running stack",
     ),
+    (
+        "cluster",
+        "on a real Kubernetes: server-side validation, deploy through a registry, smoke, stability, redeploys, failure drills, down",
+    ),
 ];
 
 enum Step {
@@ -327,6 +331,48 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 Step::InProcess("browser journey on the running stack", e2e_on_stack),
             ]
         }
+        "cluster" => {
+            need(
+                ctx,
+                "kubectl",
+                "`cargo xtask setup kubectl`; on CI `../shared/ci-env/k8s-tools.sh`",
+            )?;
+            need(
+                ctx,
+                "helm",
+                "`cargo xtask setup helm`; on CI `../shared/ci-env/k8s-tools.sh`",
+            )?;
+            need(
+                ctx,
+                "docker",
+                "Docker Engine; on CI `../shared/ci-env/docker-up.sh`",
+            )?;
+            if crate::cluster_suite::Target::from_env().is_none() {
+                let msg = "no cluster named: set XTASK_TEST_CONTEXT (a kube context in $KUBECONFIG) and XTASK_TEST_REGISTRY (a registry it pulls from); on CI `.ci/run` starts one with `../shared/ci-env/cluster-up.sh`".to_string();
+                return Err(if ctx.ci {
+                    Verdict::Failed(msg)
+                } else {
+                    Verdict::Skipped(msg)
+                });
+            }
+            use crate::cluster_suite as c;
+            vec![
+                Step::InProcess(
+                    "server-side dry run of k8s/ and the chart",
+                    c::server_dry_run,
+                ),
+                Step::InProcess(
+                    "deploy: first install through the registry",
+                    c::first_deploy,
+                ),
+                Step::InProcess("smoke (and helm test with Helm 3)", c::smoke),
+                Step::InProcess("stability --watch 2m", c::stability),
+                Step::InProcess("no-change redeploy", c::no_change_redeploy),
+                Step::InProcess("changed redeploy under traffic", c::changed_redeploy),
+                Step::InProcess("failure drills", c::failure_drills),
+                Step::InProcess("down --purge", c::down_purge),
+            ]
+        }
         other => return Err(Verdict::Failed(format!("no plan for suite {other}"))),
     })
 }
@@ -486,6 +532,7 @@ mod tests {
             json: false,
             verbose: 0,
             profile: "minikube".into(),
+            context: None,
             no_progress: true,
             no_gates: false,
         };

@@ -119,6 +119,8 @@ pub struct Tools {
     pub helm: Tool,
     /// A Helm 3 binary beside the default one, for checks that run both (`XTASK_HELM3`).
     pub helm3: Tool,
+    /// kind, for `deploy --context kind-*` (`kind load docker-image`).
+    pub kind: Tool,
 }
 
 impl Tools {
@@ -129,6 +131,7 @@ impl Tools {
             kubectl: resolve(root, "kubectl"),
             helm: resolve(root, "helm"),
             helm3: resolve(root, "helm3"),
+            kind: resolve(root, "kind"),
         }
     }
 }
@@ -414,6 +417,30 @@ impl Docker<'_> {
             .mutating()
     }
 
+    /// A second name for a local image (the registry-qualified one `push` sends).
+    pub fn tag(&self, image: &str, target: &str) -> Cmd {
+        self.base()
+            .args(["tag", image, target])
+            .timeout(QUICK)
+            .mutating()
+    }
+
+    /// Pushes one tag; layers the registry already has are skipped by the registry protocol.
+    pub fn push(&self, image: &str) -> Cmd {
+        self.base()
+            .args(["push", image])
+            .timeout(Duration::from_secs(30 * 60))
+            .mutating()
+    }
+
+    /// Asks the registry (with `docker login`'s credentials) whether a tag exists: exit 0
+    /// with the manifest when it does; "no such manifest" (or "manifest unknown") when not.
+    pub fn manifest_inspect(&self, image: &str) -> Cmd {
+        self.base()
+            .args(["manifest", "inspect", image])
+            .timeout(Duration::from_secs(60))
+    }
+
     /// Remove containers by name; missing ones are not an error.
     pub fn rm_force(&self, names: &[String]) -> Cmd {
         self.base()
@@ -516,11 +543,20 @@ impl Kubectl<'_> {
             .timeout(QUICK)
     }
 
-    /// Client and server; the server part is missing (exit 1) when no API server answers.
-    pub fn version(&self) -> Cmd {
+    /// Client and server of one context (never the current one: the skew that matters is
+    /// the target's); the server part is missing (exit 1) when no API server answers, which
+    /// a short request timeout says quickly.
+    pub fn version(&self, context: &str) -> Cmd {
         self.tool
             .cmd()
-            .args(["version", "-o", "json", "--request-timeout=10s"])
+            .args([
+                "--context",
+                context,
+                "version",
+                "-o",
+                "json",
+                "--request-timeout=3s",
+            ])
             .timeout(QUICK)
     }
 }
@@ -675,6 +711,23 @@ pub struct StartOptions {
     pub kubernetes_version: Option<String>,
 }
 
+/// kind, for clusters whose nodes are Docker containers: images reach them by `kind load`.
+pub struct Kind<'a> {
+    pub tool: &'a Tool,
+}
+
+impl Kind<'_> {
+    /// Copies an image from the host daemon into every node of `cluster`; kind itself skips
+    /// the nodes that already have that image ID ("found to be already present on all nodes").
+    pub fn load_docker_image(&self, cluster: &str, image: &str) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["load", "docker-image", image, "--name", cluster])
+            .timeout(Duration::from_secs(10 * 60))
+            .mutating()
+    }
+}
+
 /// kubectl aimed at one kube context (minikube names it after the profile) and namespace, so
 /// a different current context can never receive the release.
 pub struct KubectlIn<'a> {
@@ -750,6 +803,64 @@ impl KubectlIn<'_> {
         self.tool
             .cmd()
             .args(["--context", self.context, "get", "nodes", "-o", "json"])
+            .timeout(QUICK)
+    }
+
+    pub fn create_namespace(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args([
+                "--context",
+                self.context,
+                "create",
+                "namespace",
+                self.namespace,
+            ])
+            .timeout(QUICK)
+            .mutating()
+    }
+
+    /// Exit 1 with NotFound once the namespace is gone.
+    pub fn get_namespace(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args([
+                "--context",
+                self.context,
+                "get",
+                "namespace",
+                self.namespace,
+            ])
+            .timeout(QUICK)
+    }
+
+    /// The API server's own validation and admission of manifests, changing nothing.
+    pub fn apply_server_dry_run(&self, path: &Path) -> Cmd {
+        self.base()
+            .args(["apply", "--dry-run=server", "-f", &path.to_string_lossy()])
+            .timeout(Duration::from_secs(120))
+    }
+
+    /// The release's Ingresses, whose status holds the address the controller publishes.
+    pub fn ingresses_json(&self) -> Cmd {
+        self.base()
+            .args(["get", "ingress", "-o", "json"])
+            .timeout(QUICK)
+    }
+
+    /// The cluster's IngressClasses (cluster-scoped).
+    pub fn ingress_classes_json(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args([
+                "--context",
+                self.context,
+                "get",
+                "ingressclass",
+                "-o",
+                "json",
+                "--request-timeout=10s",
+            ])
             .timeout(QUICK)
     }
 
@@ -924,10 +1035,12 @@ impl HelmRelease<'_> {
             .mutating()
     }
 
-    /// Runs the chart's test hooks and prints their pods' logs.
+    /// Runs the chart's test hooks. Without `--logs`: Helm 3 reads the logs after the
+    /// `hook-succeeded` policy has deleted a passed test's pod, and so fails every passing
+    /// run (helm/helm#9098); a failed pod stays, and smoke reads its log itself.
     pub fn test(&self, timeout: Duration) -> Cmd {
         self.base("test")
-            .args(["--logs", &format!("--timeout={}s", timeout.as_secs())])
+            .args([&format!("--timeout={}s", timeout.as_secs())])
             .timeout(timeout + Duration::from_secs(30))
             .mutating()
     }

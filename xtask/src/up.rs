@@ -69,6 +69,13 @@ impl Args {
     }
 
     pub fn ensure(&self, ctx: &Ctx) -> Result<Up> {
+        if !cluster::on_minikube(ctx) {
+            bail!(
+                "`up` starts a minikube profile; context `{}` is a cluster the xtask does not manage.\n  fix: start it with its own tool, then `cargo xtask deploy --context {}`",
+                cluster::kube_context(ctx),
+                cluster::kube_context(ctx)
+            );
+        }
         let t = Instant::now();
         let profile = ctx.global.profile.as_str();
         if !ctx.tools.minikube.found() {

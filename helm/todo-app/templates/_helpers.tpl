@@ -124,6 +124,7 @@ include "todo-app.httpProbes" (dict "ctx" $ "port" "http" "ready" "/ready" "live
 */}}
 {{- define "todo-app.httpProbes" -}}
 {{- $p := .ctx.Values.probes -}}
+{{- $ready := get ($p.readinessPath | default dict) .component | default .ready -}}
 startupProbe:
   httpGet:
     path: {{ .live }}
@@ -133,7 +134,7 @@ startupProbe:
   failureThreshold: {{ $p.startup.failureThreshold }}
 readinessProbe:
   httpGet:
-    path: {{ .ready }}
+    path: {{ $ready }}
     port: {{ .port }}
   periodSeconds: {{ $p.readiness.periodSeconds }}
   timeoutSeconds: {{ $p.readiness.timeoutSeconds }}

@@ -75,7 +75,7 @@ fn too_old_kubectl_and_minikube() {
     );
     std::fs::write(
         f.scenario().join("kubectl.rules"),
-        "version --client -o json\t0\tkubectl-old.json\t-\nversion -o json*\t1\tkubectl-old.json\t-\n",
+        "version --client -o json\t0\tkubectl-old.json\t-\n--context minikube version -o json*\t1\tkubectl-old.json\t-\n",
     )
     .unwrap();
     std::fs::write(

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const TOOLS: [&str; 4] = ["docker", "minikube", "kubectl", "helm"];
+pub const TOOLS: [&str; 5] = ["docker", "minikube", "kubectl", "helm", "kind"];
 
 pub struct Fake {
     pub dir: tempfile::TempDir,
@@ -68,6 +68,14 @@ impl Fake {
     /// `tool` answers calls whose arguments match `glob` with `code` and the files `outs`.
     pub fn rule(&self, tool: &str, glob: &str, code: i32, outs: &str) -> &Self {
         self.rule_err(tool, glob, code, outs, "-")
+    }
+
+    /// A rule that wins over every rule written before it (rules match first to last).
+    pub fn rule_first(&self, tool: &str, glob: &str, code: i32, outs: &str) -> &Self {
+        let path = self.scenario().join(format!("{tool}.rules"));
+        let rest = fs::read_to_string(&path).unwrap_or_default();
+        fs::write(&path, format!("{glob}\t{code}\t{outs}\t-\n{rest}")).unwrap();
+        self
     }
 
     pub fn rule_err(&self, tool: &str, glob: &str, code: i32, outs: &str, err: &str) -> &Self {
@@ -160,7 +168,7 @@ impl Fake {
             )
             .rule(
                 "kubectl",
-                "version -o json*",
+                "--context minikube version -o json*",
                 0,
                 "kubectl-version-server.json",
             )
@@ -176,6 +184,9 @@ impl Fake {
             "XTASK_BASE_PYTHON",
             "XTASK_BASE_NODE",
             "XTASK_MINIKUBE_PROFILE",
+            "XTASK_CONTEXT",
+            "XTASK_REGISTRY",
+            "XTASK_INGRESS_ADDR",
             "CI",
             "GITHUB_STEP_SUMMARY",
         ] {

@@ -11,3 +11,4 @@ mod harness;
 mod real_docker;
 mod setup;
 mod smoke;
+mod targets;

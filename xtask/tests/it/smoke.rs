@@ -88,7 +88,17 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<String>>, broken: &BTreeSet<String>) 
         .push(format!("{method} {path} host={host}"));
     let key = format!("{method} {path}");
     let uid = "u-smoke-1";
-    let (status, ctype, text, extra): (u16, &str, String, &str) = if broken.contains(&key) {
+    let (status, ctype, text, extra): (u16, &str, String, &str) = if key == "GET /"
+        && broken.contains("REDIRECT /")
+    {
+        // What the app did before its front door was a page: a bare redirect.
+        (
+            307,
+            "text/plain",
+            "/sign-in".into(),
+            "Location: /sign-in\r\n",
+        )
+    } else if broken.contains(&key) {
         let code = if path == "/ready" { 503 } else { 500 };
         (
             code,
@@ -99,7 +109,7 @@ fn serve(mut s: TcpStream, log: &Mutex<Vec<String>>, broken: &BTreeSet<String>) 
     } else {
         match (method, path) {
             ("GET", "/health") | ("GET", "/ready") => (200, "application/json", r#"{"status":"ok"}"#.into(), ""),
-            ("GET", "/") if host == "todo.local" => (200, "text/html; charset=utf-8", "<!DOCTYPE html><html><body>Todo</body></html>".into(), ""),
+            ("GET", "/") if host == "todo.local" => (200, "text/html; charset=utf-8", r#"<!DOCTYPE html><html><body><h1>Todo Chatbot</h1><a class="button" href="/sign-in">Sign in</a></body></html>"#.into(), ""),
             ("GET", "/api/health") if host == "todo.local" => (200, "application/json", r#"{"status":"ok"}"#.into(), ""),
             ("POST", "/api/auth/sign-up/email") => (
                 200,
@@ -216,7 +226,7 @@ fn everything_passes_and_the_throwaway_user_is_deleted() {
     for line in [
         "✓ pods: 6 Running and Ready, 0 restarts",
         "✓ backend via port-forward: /health 200, /ready 200",
-        "✓ ingress /: HTML",
+        "✓ ingress /: a page linking to /sign-in",
         "✓ ingress /api/health: 200",
         "✓ end to end: signed up, added a task, chat added \"buy milk\", 2 tasks listed, user and data deleted",
         "✓ helm test: test hooks Succeeded",
@@ -238,9 +248,13 @@ fn everything_passes_and_the_throwaway_user_is_deleted() {
         "{seen:?}"
     );
     assert!(f.calls().iter().any(|c| c == "kubectl --context minikube -n todo-app port-forward --address 127.0.0.1 svc/backend-service :8000"), "{:?}", f.calls());
-    assert!(f.calls().iter().any(
-        |c| c.starts_with("helm test todo-app --kube-context minikube --namespace todo-app --logs")
-    ));
+    // No --logs: Helm 3 would fail every passing run reading a deleted pod's logs.
+    assert!(
+        f.calls().iter().any(|c| c
+            == "helm test todo-app --kube-context minikube --namespace todo-app --timeout=120s"),
+        "{:?}",
+        f.calls()
+    );
     assert!(f.root.join("target/xtask/smoke/report.json").is_file());
     assert_eq!(
         no_forward_left(&f),
@@ -393,7 +407,63 @@ fn a_failing_helm_test_shows_its_output() {
         "helm-test-failed.txt",
         "helm-test-failed.stderr",
     );
+    // Without --logs, the failed pod's log comes from kubectl (the pod stays when it fails).
+    f.rule_first(
+        "kubectl",
+        "--context minikube -n todo-app logs todo-app-test-health -c health --tail=30",
+        0,
+        "test-pod-failed.log",
+    );
     let r = smoke(&f, &server, &[]);
-    r.says("http://backend-service:8000/ready FAILED: HTTP Error 503");
     r.says("pod todo-app-test-health failed");
+    r.says("the test pod's log:\nhttp://frontend-service:3000/api/health 200");
+    r.says("http://backend-service:8000/ready FAILED: HTTP Error 503");
+}
+
+#[test]
+fn a_bare_redirect_at_the_front_door_fails() {
+    let server = Server::start(&["REDIRECT /"]);
+    let f = smoke_env(&server);
+    healthy_rules(&f, "");
+    let r = smoke(&f, &server, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    r.says("✗ ingress /: GET http://127.0.0.1:");
+    r.says("→ HTTP 307 to /sign-in");
+}
+
+#[test]
+fn the_ingress_address_comes_from_the_ingress_status() {
+    let server = Server::start(&[]);
+    let f = smoke_env(&server);
+    healthy_rules(&f, "");
+    // The real status holds an IP (port 80); here the stand-in server's port rides along.
+    f.file(
+        "ingress.json",
+        &format!(
+            r#"{{"apiVersion":"v1","kind":"List","items":[{{"metadata":{{"name":"todo-app"}},"status":{{"loadBalancer":{{"ingress":[{{"ip":"127.0.0.1:{}"}}]}}}}}}]}}"#,
+            server.port
+        ),
+    );
+    f.rule(
+        "kubectl",
+        "--context ci-cluster -n todo-app get ingress -o json",
+        0,
+        "ingress.json",
+    );
+    let r = f.xtask(&["smoke", "--context", "ci-cluster"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    r.says(format!(
+        "a page linking to /sign-in from http://127.0.0.1:{}/",
+        server.port
+    ));
+    assert!(
+        !f.calls().iter().any(|c| c.starts_with("minikube")),
+        "no minikube call for --context: {:?}",
+        f.calls()
+    );
+    assert!(f
+        .calls()
+        .iter()
+        .any(|c| c
+            == "helm test todo-app --kube-context ci-cluster --namespace todo-app --timeout=120s"));
 }
