@@ -45,18 +45,19 @@ if [[ -f "$rules" ]]; then
       # "<file>@sleep:N" prints the file, then stays up N seconds (a port-forward).
       nap=""
       if [[ "$out" == ?*@sleep:* ]]; then nap="${out##*@sleep:}"; out="${out%@sleep:*}"; fi
+      [[ "$out" == @sleep:* ]] && nap="${out#@sleep:}"
+      if [[ -n "$nap" ]]; then
+        # Leave our pid where a test can check that nothing outlives the xtask, before any
+        # output: the xtask may act on that output and stop us at once.
+        mkdir -p "$FAKE_SCENARIO/.pids"
+        echo "$$" >"$FAKE_SCENARIO/.pids/$name.$$"
+      fi
       case "$out" in
-        -) ;;
-        @sleep:*) nap="${out#@sleep:}" ;;
+        -|@sleep:*) ;;
         *) cat "$FAKE_SCENARIO/$out" ;;
       esac
       if [[ -n "${errf:-}" && "$errf" != "-" ]]; then cat "$FAKE_SCENARIO/$errf" >&2; fi
-      if [[ -n "$nap" ]]; then
-        # Leave our pid where a test can check that nothing outlives the xtask.
-        mkdir -p "$FAKE_SCENARIO/.pids"
-        echo "$$" >"$FAKE_SCENARIO/.pids/$name.$$"
-        sleep "$nap"
-      fi
+      if [[ -n "$nap" ]]; then sleep "$nap"; fi
       exit "$code"
     fi
   done <"$rules"
