@@ -211,6 +211,11 @@ impl Args {
             // Built into the node's own daemon: the kubelet must never try to pull it.
             set.push(format!("images.{}.pullPolicy=Never", b.service.name));
         }
+        // Whatever a values file or a `--set` passes under a secret-looking key is hidden too.
+        for v in &values {
+            secrets::register_values_file(&ctx.root.join(v));
+        }
+        secrets::register_set_secrets(&set);
         let upgrade = release
             .upgrade_install(
                 Path::new(kube::CHART),
