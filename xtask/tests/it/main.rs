@@ -9,5 +9,6 @@ mod deploy;
 mod doctor;
 mod harness;
 mod real_docker;
+mod secrets;
 mod setup;
 mod smoke;
