@@ -130,13 +130,12 @@ impl Args {
         )?;
         let user_values = self.user_values()?;
         for kv in &self.set {
-            let Some((key, value)) = kv.split_once('=') else {
+            if !kv.contains('=') {
                 bail!("--set {kv:?}: expected KEY=VALUE (e.g. --set replicas.backend=3)");
-            };
-            if secrets::secret_key(key) {
-                crate::process::register_secret(value);
             }
         }
+        // Hidden from here on: every echo, log and error tail of this run.
+        secrets::register_set_secrets(&self.set);
         ctx.say(format!(
             "target: context `{}`, images {}",
             cluster::kube_context(ctx),
@@ -298,6 +297,11 @@ impl Args {
             ));
         }
         set.extend(self.set.iter().cloned());
+        // Whatever a values file or a `--set` passes under a secret-looking key is hidden too.
+        for v in &values {
+            secrets::register_values_file(&ctx.root.join(v));
+        }
+        secrets::register_set_secrets(&set);
         let upgrade = release
             .upgrade_install(
                 Path::new(kube::CHART),

@@ -2,6 +2,11 @@
 //! (or CI's artifact upload) needs to understand a broken release: events, pods, `describe`
 //! and logs of the unhealthy pods, helm history, the doctor's checks and the last report,
 //! plus a short summary. `--ai` hands the summary to kubectl-ai when it is installed.
+//!
+//! Never the release's values, its manifest or a Secret's data: helm history holds revisions
+//! and states only, `describe` shows a secret-sourced variable as a reference, and every file
+//! is redacted of the secrets the xtask knows (pod logs may quote them). A command marked as
+//! having sensitive output is saved as a note that it was withheld.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -92,7 +97,7 @@ pub fn collect(ctx: &Ctx, summary: &str, pods: &[String]) -> Result<PathBuf> {
     let save = |name: &str, cmd: crate::process::Cmd| {
         let text = match ctx.run(&cmd) {
             Ok(o) => {
-                let mut t = o.stdout.clone();
+                let mut t = o.shown_stdout();
                 if !o.success() {
                     t.push_str(&format!("\n(exit {:?})\n{}", o.code, o.stderr));
                 }

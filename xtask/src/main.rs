@@ -69,6 +69,9 @@ fn main() -> ExitCode {
                 .expect("xtask lives in the repo")
                 .to_path_buf()
         });
+    // Before any command runs: every secret this machine holds is hidden from every task's
+    // output, logs and bundles, not only from the tasks that load the secrets.
+    secrets::register_known(&root);
     process::install_interrupt_handler();
     let runner = RealRunner::new(root.join("target/xtask/logs"));
     let ctx = Ctx::new(root, cli.global, Box::new(runner));

@@ -9,7 +9,14 @@
 //!
 //! Secrets: an argument, environment value or stdin marked secret is registered once and
 //! replaced by `***` in everything this module prints or writes (echo, `--dry-run`, logs,
-//! error tails), including the output of the command itself.
+//! error tails), including the output of the command itself; so is its base64 form (how a
+//! Secret's `data` prints).
+//!
+//! Redaction only hides what the xtask knows. A command whose output may hold secrets it does
+//! not know (a release's values or manifest, a Secret object) is marked
+//! [`Cmd::sensitive_output`]: its stdout goes to the caller and nowhere else — not to the log,
+//! the terminal, error tails or failure messages, which say `(output withheld: may hold
+//! secrets)` instead. Its stderr (errors) is handled as usual, redacted.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -63,6 +70,10 @@ pub struct Cmd {
     /// running them; read-only queries still run so the plan is accurate.
     pub mutates: bool,
     pub on_line: Option<LineFn>,
+    /// Its stdout may hold secrets the xtask does not know: never logged, printed or quoted.
+    pub sensitive: bool,
+    /// Variables of our own environment the command must not inherit.
+    pub unset_env: Vec<String>,
 }
 
 impl fmt::Debug for Cmd {
@@ -83,6 +94,8 @@ impl Cmd {
             stdin: None,
             mutates: false,
             on_line: None,
+            sensitive: false,
+            unset_env: Vec::new(),
         }
     }
 
@@ -129,6 +142,13 @@ impl Cmd {
         self
     }
 
+    /// Run without `k` even when our environment has it (a debug switch that would make
+    /// the tool print more than the caller wants). Not shown by [`Cmd::display`].
+    pub fn env_remove(mut self, k: impl Into<String>) -> Self {
+        self.unset_env.push(k.into());
+        self
+    }
+
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cwd = Some(dir.into());
         self
@@ -157,6 +177,16 @@ impl Cmd {
 
     pub fn on_line(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.on_line = Some(Arc::new(f));
+        self
+    }
+
+    /// Its stdout may hold secrets the xtask does not know (`helm status -o json` and
+    /// `helm get values|manifest|all` print the release's values and manifest, `kubectl get
+    /// secret -o json` a Secret's data): the caller still gets it, but the runner never writes
+    /// it to the log, never streams or echoes it, and error tails and failure messages say
+    /// [`WITHHELD`] in its place. The command line itself is shown as usual (redacted).
+    pub fn sensitive_output(mut self) -> Self {
+        self.sensitive = true;
         self
     }
 
@@ -211,8 +241,11 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// What error tails, failure messages and logs show instead of a sensitive command's stdout.
+pub const WITHHELD: &str = "(output withheld: may hold secrets)";
+
 /// What a finished command left behind.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Outcome {
     /// Exit code; `None` when killed by a signal (including our own timeout kill).
     pub code: Option<i32>,
@@ -220,6 +253,22 @@ pub struct Outcome {
     pub stderr: String,
     pub log: Option<PathBuf>,
     pub duration: Duration,
+    /// The command was [`Cmd::sensitive_output`]: `stdout` is for the caller only.
+    pub withheld: bool,
+}
+
+impl fmt::Debug for Outcome {
+    /// Never the raw output: `{:?}` ends up in panics and error chains.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outcome")
+            .field("code", &self.code)
+            .field("stdout", &self.shown_stdout())
+            .field("stderr", &redact(&self.stderr))
+            .field("log", &self.log)
+            .field("duration", &self.duration)
+            .field("withheld", &self.withheld)
+            .finish()
+    }
 }
 
 impl Outcome {
@@ -244,11 +293,26 @@ impl Outcome {
         self.code == Some(0)
     }
 
-    /// The last lines of combined output, redacted, for an error message.
+    /// The last lines of combined output, redacted, for an error message; a sensitive
+    /// command's stdout is one line saying it was withheld.
     pub fn tail(&self, n: usize) -> String {
-        let all: Vec<&str> = self.stdout.lines().chain(self.stderr.lines()).collect();
+        let out = self.shown_stdout();
+        let all: Vec<&str> = out.lines().chain(self.stderr.lines()).collect();
         let start = all.len().saturating_sub(n);
         redact(&all[start..].join("\n"))
+    }
+
+    /// stdout as it may be shown or written anywhere: redacted, or [`WITHHELD`].
+    pub fn shown_stdout(&self) -> String {
+        if self.withheld {
+            if self.stdout.is_empty() {
+                String::new()
+            } else {
+                format!("{WITHHELD}\n")
+            }
+        } else {
+            redact(&self.stdout)
+        }
     }
 }
 
@@ -274,18 +338,41 @@ pub trait Runner: Send + Sync {
 
 static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Remember a value that must never be printed. Short values are ignored: redacting "1"
-/// everywhere would garble output, and no real secret is that short.
+/// Remember a value that must never be printed, and its base64 form (a Secret's `data`, a
+/// basic-auth header). Short values are ignored: redacting "1" everywhere would garble
+/// output, and no real secret is that short.
 pub fn register_secret(s: &str) {
     if s.len() < 6 {
         return;
     }
     let mut all = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    if !all.iter().any(|x| x == s) {
-        all.push(s.to_string());
-        // Longest first, so a secret that contains another is replaced whole.
-        all.sort_by_key(|x| std::cmp::Reverse(x.len()));
+    for form in [s.to_string(), base64(s.as_bytes())] {
+        if !all.contains(&form) {
+            all.push(form);
+        }
     }
+    // Longest first, so a secret that contains another is replaced whole.
+    all.sort_by_key(|x| std::cmp::Reverse(x.len()));
+}
+
+/// Standard base64 with padding, as `kubectl get secret -o json` prints `data`.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Replace every registered secret in `text` by `***`.
@@ -369,6 +456,9 @@ impl RealRunner {
     fn command(cmd: &Cmd) -> Command {
         let mut c = Command::new(&cmd.program);
         c.args(cmd.args.iter().map(|a| OsString::from(&a.text)));
+        for k in &cmd.unset_env {
+            c.env_remove(k);
+        }
         for (k, v) in &cmd.env {
             c.env(k, &v.text);
         }
@@ -435,7 +525,8 @@ impl Runner for RealRunner {
         let started = Instant::now();
         let log = self.open_log(cmd);
         let mut c = Self::command(cmd);
-        let inherit = cmd.output == Output::Inherit;
+        // A sensitive command never gets the terminal: its stdout is piped to us and kept.
+        let inherit = cmd.output == Output::Inherit && !cmd.sensitive;
         if inherit {
             c.stdout(Stdio::inherit()).stderr(Stdio::inherit());
         } else {
@@ -465,13 +556,18 @@ impl Runner for RealRunner {
         let print = cmd.output == Output::Stream;
         let mut pumps = Vec::new();
         if let Some(s) = child.stdout.take() {
-            pumps.push(pump(
-                s,
-                out.clone(),
-                log_file.clone(),
-                cmd.on_line.clone().filter(|_| print),
-                print,
-            ));
+            pumps.push(if cmd.sensitive {
+                // Collected for the caller only: no log, no progress callback, no echo.
+                pump(s, out.clone(), None, None, false)
+            } else {
+                pump(
+                    s,
+                    out.clone(),
+                    log_file.clone(),
+                    cmd.on_line.clone().filter(|_| print),
+                    print,
+                )
+            });
         }
         if let Some(s) = child.stderr.take() {
             pumps.push(pump(
@@ -492,7 +588,15 @@ impl Runner for RealRunner {
             stderr: std::mem::take(&mut *err.lock().unwrap_or_else(|e| e.into_inner())),
             log: log.map(|(p, _)| p),
             duration: started.elapsed(),
+            withheld: cmd.sensitive,
         };
+        if let (true, Some(f)) = (cmd.sensitive, &log_file) {
+            let _ = writeln!(
+                f.lock().unwrap_or_else(|e| e.into_inner()),
+                "{WITHHELD}: {} bytes of stdout not logged",
+                outcome.stdout.len()
+            );
+        }
         match why {
             Stop::Exited => Ok(outcome),
             Stop::TimedOut => bail!(
@@ -520,7 +624,13 @@ impl Runner for RealRunner {
             .map(|f| Arc::new(Mutex::new(f)));
         let print = cmd.output == Output::Stream;
         if let Some(s) = child.stdout.take() {
-            pump(s, buf.clone(), log_file.clone(), cmd.on_line.clone(), print);
+            if cmd.sensitive {
+                // Drained and dropped: a background command's output is only read for
+                // messages (`output()`), and this one must not be in any.
+                pump(s, Arc::new(Mutex::new(String::new())), None, None, false);
+            } else {
+                pump(s, buf.clone(), log_file.clone(), cmd.on_line.clone(), print);
+            }
         }
         if let Some(s) = child.stderr.take() {
             pump(s, buf.clone(), log_file, cmd.on_line.clone(), print);
@@ -677,10 +787,11 @@ pub mod recording {
                 .iter()
                 .position(|(p, _, _)| line.starts_with(p.as_str()))
             {
-                let (_, out, once) = rules[i].clone();
+                let (_, mut out, once) = rules[i].clone();
                 if once {
                     rules.remove(i);
                 }
+                out.withheld = cmd.sensitive;
                 return Ok(out);
             }
             drop(rules);
@@ -792,6 +903,91 @@ mod tests {
             "{log}"
         );
         assert!(!out.tail(5).contains(secret));
+    }
+
+    #[test]
+    fn sensitive_output_reaches_the_caller_only() {
+        let (_d, r) = runner();
+        // Not registered anywhere: only withholding keeps it out of the log.
+        let value = "cluster-only-value-9f8e7d6c5b4a";
+        let streamed = Arc::new(Mutex::new(Vec::new()));
+        let sink = streamed.clone();
+        // Pieced together by the shell, so the command line (logged) does not hold it.
+        let script =
+            "a=cluster-only; echo \"config=$a-value-9f8e7d6c5b4a\"; echo 'Error: boom' >&2; exit 1";
+        let cmd = Cmd::new("sh")
+            .args(["-c", script])
+            .output(Output::Stream)
+            .on_line(move |l| sink.lock().unwrap().push(l.to_string()))
+            .sensitive_output();
+        let out = r.run(&cmd).unwrap();
+        assert_eq!(
+            out.stdout,
+            format!("config={value}\n"),
+            "the caller gets it"
+        );
+        let log = fs::read_to_string(out.log.as_ref().unwrap()).unwrap();
+        assert!(!log.contains(value), "{log}");
+        assert!(
+            log.contains("$ sh -c") && log.contains("Error: boom"),
+            "{log}"
+        );
+        assert!(log.contains(WITHHELD), "{log}");
+        assert_eq!(*streamed.lock().unwrap(), vec!["Error: boom"]);
+        let tail = out.tail(40);
+        assert!(!tail.contains(value) && tail.contains(WITHHELD) && tail.contains("Error: boom"));
+        assert!(!format!("{out:?}").contains(value));
+        // Even a command that would have the terminal is captured instead.
+        let echo = "a=cluster-only; echo \"$a-value-9f8e7d6c5b4a\"";
+        let out = r
+            .run(
+                &Cmd::new("sh")
+                    .args(["-c", echo])
+                    .output(Output::Inherit)
+                    .sensitive_output(),
+            )
+            .unwrap();
+        assert_eq!(out.stdout.trim(), value);
+        assert!(!fs::read_to_string(out.log.as_ref().unwrap())
+            .unwrap()
+            .contains(value));
+        // An ordinary command is logged in full.
+        let out = r.run(&Cmd::new("sh").args(["-c", echo])).unwrap();
+        assert!(fs::read_to_string(out.log.as_ref().unwrap())
+            .unwrap()
+            .contains(value));
+        assert!(!out.tail(5).contains(WITHHELD));
+    }
+
+    #[test]
+    fn a_removed_variable_is_not_inherited() {
+        let (_d, r) = runner();
+        // One of our own variables (the shell sets PWD, SHLVL and `_` itself).
+        let Some((k, _)) = std::env::vars().find(|(k, v)| {
+            !v.is_empty()
+                && !["PWD", "SHLVL", "_", "PATH", "IFS"].contains(&k.as_str())
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }) else {
+            return;
+        };
+        let script = format!("echo \"[${{{k}:-unset}}]\"");
+        let inherited = r.run(&Cmd::new("sh").args(["-c", &script])).unwrap();
+        assert_ne!(inherited.stdout, "[unset]\n");
+        let out = r
+            .run(&Cmd::new("sh").args(["-c", &script]).env_remove(&k))
+            .unwrap();
+        assert_eq!(out.stdout, "[unset]\n");
+    }
+
+    #[test]
+    fn the_base64_form_of_a_secret_is_redacted_too() {
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        register_secret("b64-secret-0123456789");
+        // What `kubectl get secret -o json` prints for it.
+        let shown = redact(r#"{"data":{"K":"YjY0LXNlY3JldC0wMTIzNDU2Nzg5"}}"#);
+        assert_eq!(shown, r#"{"data":{"K":"***"}}"#);
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! (mode 0600, git-ignored), generated once with random values and reused by every later
 //! `deploy` (and `dev`). Every value is registered with the runner's redaction, so it never
 //! shows in echoes, `--dry-run`, logs or error tails.
+//!
+//! [`register_known`] does the registering alone, for every task (a `status` or `diagnose`
+//! never loads the secrets, yet pod logs and describes may quote them), and
+//! [`register_set_secrets`] / [`register_values_secrets`] register what a `--set` or a values
+//! file passes under a secret-looking key.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -24,16 +29,6 @@ pub const KEYS: [(&str, &str, usize); 5] = [
     ("DATABASE_URL", "databaseUrl", 0),
     ("OPENAI_API_KEY", "openaiApiKey", 0),
 ];
-
-/// Whether a chart value's key names a secret (`secrets.*`, or a last part that says
-/// password, token, secret or key), so a `--set` of it is redacted like the rest.
-pub fn secret_key(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
-    key.starts_with("secrets.")
-        || ["password", "token", "secret", "apikey", "databaseurl"]
-            .iter()
-            .any(|w| last.contains(w))
-}
 
 #[derive(Debug, Default)]
 pub struct Secrets {
@@ -104,7 +99,7 @@ pub fn load(root: &Path, write: bool) -> Result<Secrets> {
                 None => continue,
             },
         };
-        register_secret(&value);
+        register(&value);
         s.values.insert(env, value);
         s.origin.insert(env, origin);
     }
@@ -113,6 +108,236 @@ pub fn load(root: &Path, write: bool) -> Result<Secrets> {
 
 fn env_value(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.is_empty())
+}
+
+/// A secret value, and the password inside it when it is a URL with credentials.
+fn register(value: &str) {
+    register_secret(value);
+    register_url_password(value);
+}
+
+/// The password of `scheme://user:password@host/…`, as written and percent-decoded; any
+/// other text is left alone.
+pub fn register_url_password(text: &str) {
+    let Some((_, rest)) = text.split_once("://") else {
+        return;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return;
+    };
+    if let Some((_, password)) = userinfo.split_once(':') {
+        register_secret(password);
+        register_secret(&percent_decode(password));
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a values path (`secrets.betterAuthSecret`, `postgresql.auth.password`) or a
+/// variable name (`GITHUB_TOKEN`) names a secret: anything under `secrets.`, or a last part
+/// that says password, secret, token, API key or private key. A part that only names or
+/// points at a secret (`existingSecret`, `tls.secretName`, `tokenFile`) does not.
+pub fn is_secret_key(path: &str) -> bool {
+    let parts: Vec<String> = path
+        .split('.')
+        .map(|p| {
+            p.split('[')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let Some(last) = parts.last().filter(|l| !l.is_empty()) else {
+        return false;
+    };
+    let reference = last.starts_with("existing")
+        || ["name", "ref", "file", "path", "dir"]
+            .iter()
+            .any(|r| last.ends_with(r));
+    if reference {
+        return false;
+    }
+    parts[..parts.len() - 1].iter().any(|p| p == "secrets")
+        || [
+            "password",
+            "passwd",
+            "secret",
+            "token",
+            "apikey",
+            "privatekey",
+        ]
+        .iter()
+        .any(|w| last.contains(w))
+}
+
+/// Registers the value of every `--set` pair (`K=V`, or Helm's `K1=V1,K2=V2`) whose key
+/// names a secret ([`is_secret_key`]), and the password of any URL among all the values, so
+/// the command line, logs and messages show `***` for them. Call it before building the
+/// command.
+pub fn register_set_secrets(set: &[String]) {
+    for arg in set {
+        for (key, value) in split_set(arg) {
+            register_url_password(&value);
+            if !is_secret_key(&key) {
+                continue;
+            }
+            register_secret(&value);
+            // A list, `{a,b}`: each element too.
+            if let Some(list) = value.strip_prefix('{').and_then(|v| v.strip_suffix('}')) {
+                for item in list.split(',') {
+                    register_secret(item.trim());
+                }
+            }
+        }
+    }
+}
+
+/// Helm's `--set` syntax: pairs split at commas outside `{…}`, key and value at the first
+/// `=`, a backslash escaping the next character.
+fn split_set(arg: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let (mut part, mut depth, mut escaped) = (String::new(), 0usize, false);
+    let mut flush = |part: &mut String| {
+        if let Some(i) = find_unescaped(part, '=') {
+            pairs.push((part[..i].to_string(), unescape(&part[i + 1..])));
+        }
+        part.clear();
+    };
+    for c in arg.chars() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '{' {
+            depth += 1;
+        } else if c == '}' {
+            depth = depth.saturating_sub(1);
+        } else if c == ',' && depth == 0 {
+            flush(&mut part);
+            continue;
+        }
+        part.push(c);
+    }
+    flush(&mut part);
+    pairs
+}
+
+fn find_unescaped(s: &str, needle: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, c) if c == needle => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Registers every scalar of a values document (YAML or JSON, as `helm -f FILE` reads) that
+/// sits under a secret-looking key ([`is_secret_key`]), and the password of any URL in it.
+/// A file that does not parse registers nothing; Helm will say what is wrong with it.
+pub fn register_values_secrets(yaml: &str) {
+    fn walk(path: &str, v: &serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(&p, v);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for v in a {
+                    walk(path, v);
+                }
+            }
+            serde_json::Value::String(s) => {
+                register_url_password(s);
+                if is_secret_key(path) {
+                    register_secret(s);
+                }
+            }
+            serde_json::Value::Number(n) if is_secret_key(path) => register_secret(&n.to_string()),
+            _ => {}
+        }
+    }
+    if let Ok(v) = serde_saphyr::from_str::<serde_json::Value>(yaml) {
+        walk("", &v);
+    }
+}
+
+/// The same for a values file on disk (unreadable: nothing, Helm will say so).
+pub fn register_values_file(path: &Path) {
+    if let Ok(text) = fs::read_to_string(path) {
+        register_values_secrets(&text);
+    }
+}
+
+/// Registers, for redaction, every secret this machine holds, without creating or changing
+/// anything: the release's variables and any secret-named variable in the environment, every
+/// value in `.data/secrets.env` (those the environment overrides too: the cluster may still
+/// run with them), and the password of any URL with credentials in the environment
+/// (`DATABASE_URL`, `HTTPS_PROXY`, …). Every task calls it first.
+pub fn register_known(root: &Path) {
+    register_known_from(root, std::env::vars());
+}
+
+fn register_known_from(root: &Path, vars: impl Iterator<Item = (String, String)>) {
+    for (k, v) in vars {
+        register_url_password(&v);
+        if KEYS.iter().any(|(env, _, _)| *env == k) || is_secret_key(&k) {
+            register(&v);
+        }
+    }
+    // The mode check is `load`'s business; hiding the values is right whatever the mode.
+    if let Ok(text) = fs::read_to_string(root.join(FILE)) {
+        for (_, v) in parse_env_text(&text) {
+            register(&v);
+        }
+    }
 }
 
 fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
@@ -133,8 +358,11 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
             );
         }
     }
-    Ok(text
-        .lines()
+    Ok(parse_env_text(&text))
+}
+
+fn parse_env_text(text: &str) -> BTreeMap<String, String> {
+    text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .filter_map(|l| l.split_once('='))
@@ -144,7 +372,7 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
                 v.trim().trim_matches('"').to_string(),
             )
         })
-        .collect())
+        .collect()
 }
 
 fn write_file(path: &Path, values: &BTreeMap<String, String>) -> Result<()> {
@@ -227,22 +455,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secret_keys_are_recognised() {
-        for k in [
-            "secrets.betterAuthSecret",
-            "secrets.databaseUrl",
-            "postgresql.auth.password",
-            "foo.apiKey",
-            "x.serviceToken",
-        ] {
-            assert!(secret_key(k), "{k}");
-        }
-        for k in ["replicas.backend", "images.backend.tag", "ingress.host"] {
-            assert!(!secret_key(k), "{k}");
-        }
-    }
-
-    #[test]
     fn generated_once_with_private_permissions_and_env_wins() {
         let dir = tempfile::tempdir().unwrap();
         let first = load(dir.path(), true).unwrap();
@@ -271,6 +483,105 @@ mod tests {
             .redacted_keys()
             .iter()
             .all(|k| k.contains("***") && !k.contains(&second.values["MCP_SERVICE_TOKEN"])));
+    }
+
+    #[test]
+    fn secret_keys_and_references() {
+        for k in [
+            "secrets.betterAuthSecret",
+            "secrets.databaseUrl",
+            "secrets.openaiApiKey",
+            "postgresql.auth.password",
+            "backend.env.OPENAI_API_KEY",
+            "mcp.serviceToken",
+            "s3.secretKey",
+            "BETTER_AUTH_SECRET",
+            "GITHUB_TOKEN",
+            "tls.privateKey",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in [
+            "images.backend.tag",
+            "secrets.existingSecret",
+            "ingress.tls[0].secretName",
+            "auth.tokenFile",
+            "ingress.host",
+            "PATH",
+            "",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn set_values_under_secret_keys_are_registered() {
+        register_set_secrets(&[
+            "images.backend.tag=tag-not-a-secret-1".into(),
+            "secrets.mcpServiceToken=set-token-0123456789".into(),
+            r"postgresql.auth.password=pw-with\,comma-0123,replicas=2".into(),
+            "backend.env.OPENAI_API_KEY={key-a-0123456,key-b-0123456}".into(),
+            "externalDatabase.url=postgresql://u:url-pw-0123456@db:5432/x".into(),
+        ]);
+        let shown = crate::process::redact(
+            "tag-not-a-secret-1 set-token-0123456789 pw-with,comma-0123 key-a-0123456 key-b-0123456 url-pw-0123456",
+        );
+        assert_eq!(shown, "tag-not-a-secret-1 *** *** *** *** ***");
+        assert_eq!(
+            split_set(r"a=1,b={x,y},c=d\=e\,f"),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "{x,y}".into()),
+                ("c".into(), "d=e,f".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn values_files_and_urls() {
+        register_values_secrets(
+            "secrets:\n  betterAuthSecret: yaml-auth-0123456789\n  existingSecret: my-secret-name\nbackend:\n  env:\n    OPENAI_API_KEY: \"yaml-openai-0123456\"\n  replicas: 2\nimage: not-secret-0123456\nproxy: http://proxy-user:proxy-pw%40x@proxy:3128\n",
+        );
+        let shown = crate::process::redact(
+            "yaml-auth-0123456789 my-secret-name yaml-openai-0123456 not-secret-0123456 proxy-pw%40x proxy-pw@x",
+        );
+        assert_eq!(shown, "*** my-secret-name *** not-secret-0123456 *** ***");
+        // Not a URL with a password: nothing.
+        register_url_password("https://example.com/a:b@c");
+        assert_eq!(crate::process::redact("a:b@c"), "a:b@c");
+    }
+
+    #[test]
+    fn known_secrets_are_registered_without_writing_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        // Readable by others: `load` refuses it, but hiding its values is still right.
+        fs::write(&p, "MCP_SERVICE_TOKEN=file-token-0123456789\n").unwrap();
+        let env = [
+            (
+                "XTASK_TEST_DB_URL",
+                "postgresql://todo:env-url-pw-0123456@db:5432/todo",
+            ),
+            ("XTASK_TEST_API_TOKEN", "env-token-0123456789"),
+            ("XTASK_TEST_IMAGE", "plain-value-0123456"),
+        ];
+        register_known_from(
+            dir.path(),
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        assert_eq!(
+            crate::process::redact("plain-value-0123456"),
+            "plain-value-0123456"
+        );
+        assert_eq!(
+            crate::process::redact("file-token-0123456789 env-url-pw-0123456 env-token-0123456789"),
+            "*** *** ***"
+        );
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            "MCP_SERVICE_TOKEN=file-token-0123456789\n"
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! `cargo xtask status`: the release (revision, state), its pods (ready, restarts, image and
-//! tag) and the URL. `--json` for machines.
+//! `cargo xtask status`: the release (revision, state, chart), its pods (ready, restarts,
+//! image and tag) and the URL. `--json` for machines.
+//!
+//! The release comes from `helm get metadata`, which holds exactly that; `helm status -o json`
+//! would print the release's values and rendered manifest, secrets included.
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -18,6 +21,8 @@ struct Status {
     revision: u64,
     state: String,
     last_deployed: String,
+    chart: String,
+    app_version: String,
     pods: Vec<PodRow>,
     images: Vec<String>,
     url: String,
@@ -36,7 +41,7 @@ struct PodRow {
 impl Args {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
         let release = cluster::release(ctx);
-        let out = ctx.run(&release.status())?;
+        let out = ctx.run(&release.metadata())?;
         if !out.success() {
             if out.stderr.contains("not found") {
                 bail!(
@@ -46,10 +51,11 @@ impl Args {
                     cluster::kube_context(ctx)
                 );
             }
-            bail!("{}", crate::ctx::failure_message(&release.status(), &out));
+            bail!("{}", crate::ctx::failure_message(&release.metadata(), &out));
         }
         let v: serde_json::Value = serde_json::from_str(out.stdout.trim())
-            .map_err(|e| anyhow::anyhow!("unexpected `helm status -o json` output: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("unexpected `helm get metadata -o json` output: {e}"))?;
+        let text = |k: &str| v[k].as_str().unwrap_or("").to_string();
         let pods = cluster::pods(ctx)?;
         let mut images: Vec<String> = pods
             .iter()
@@ -63,9 +69,12 @@ impl Args {
         let status = Status {
             release: kube::RELEASE.into(),
             namespace: kube::NAMESPACE.into(),
-            revision: v["version"].as_u64().unwrap_or(0),
-            state: v["info"]["status"].as_str().unwrap_or("?").into(),
-            last_deployed: v["info"]["last_deployed"].as_str().unwrap_or("").into(),
+            revision: v["revision"].as_u64().unwrap_or(0),
+            state: v["status"].as_str().unwrap_or("?").into(),
+            last_deployed: text("deployedAt"),
+            // `chart` is the chart's name and `version` its version, as `helm list` joins them.
+            chart: format!("{}-{}", text("chart"), text("version")),
+            app_version: text("appVersion"),
             pods: pods.iter().filter(|p| !p.terminating()).map(row).collect(),
             images,
             url: "http://todo.local".into(),
@@ -75,8 +84,14 @@ impl Args {
             return Ok(());
         }
         println!(
-            "release {} revision {} ({}), namespace {}, last deployed {}",
-            status.release, status.revision, status.state, status.namespace, status.last_deployed
+            "release {} revision {} ({}), namespace {}, last deployed {}, chart {} (app {})",
+            status.release,
+            status.revision,
+            status.state,
+            status.namespace,
+            status.last_deployed,
+            status.chart,
+            status.app_version
         );
         let w = status.pods.iter().map(|p| p.name.len()).max().unwrap_or(4);
         println!(

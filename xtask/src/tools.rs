@@ -956,8 +956,15 @@ pub struct HelmRelease<'a> {
 }
 
 impl HelmRelease<'_> {
+    /// Never in debug mode, whatever the environment says: with `HELM_DEBUG` set, the release
+    /// summary `helm upgrade --install` prints (and `helm test`, which prints the same block)
+    /// carries the user-supplied and computed values and the manifest, the Secret included.
+    fn cmd(&self) -> Cmd {
+        self.tool.cmd().env_remove("HELM_DEBUG")
+    }
+
     fn base(&self, verb: &str) -> Cmd {
-        self.tool.cmd().args([
+        self.cmd().args([
             verb,
             self.name,
             "--kube-context",
@@ -970,6 +977,10 @@ impl HelmRelease<'_> {
     /// `helm upgrade --install` with values files, `--set` pairs and, when `stdin_values` is
     /// given, one more values file read from stdin (`-f -`): the secrets, which so never
     /// appear on a command line, in a file or in `ps`.
+    ///
+    /// Sensitive output: after the summary Helm prints the chart's NOTES, a template that may
+    /// quote any value (and, in debug mode, every value and the manifest). The caller reads
+    /// `REVISION:` from it; Helm's errors are on stderr and still shown.
     pub fn upgrade_install(
         &self,
         chart: &Path,
@@ -978,8 +989,8 @@ impl HelmRelease<'_> {
         stdin_values: Option<String>,
     ) -> Cmd {
         let mut c = self
-            .tool
             .cmd()
+            .sensitive_output()
             .args(["upgrade", "--install", self.name, &chart.to_string_lossy()])
             .args([
                 "--kube-context",
@@ -1007,15 +1018,29 @@ impl HelmRelease<'_> {
             .timeout(Duration::from_secs(60))
     }
 
-    pub fn status(&self) -> Cmd {
-        self.base("status")
-            .args(["-o", "json"])
+    /// `helm get metadata -o json`: name, chart, version, appVersion, revision, status and
+    /// deployedAt of the current revision (Helm 3.13 and later, Helm 4), and nothing else. Not
+    /// `helm status -o json`: Helm 3 and 4 both print the whole release there, the values
+    /// (`config`) and the rendered manifest with the Secret's `stringData` included. Exit 1
+    /// with "release: not found" before the first install.
+    pub fn metadata(&self) -> Cmd {
+        self.cmd()
+            .args([
+                "get",
+                "metadata",
+                self.name,
+                "--kube-context",
+                self.context,
+                "--namespace",
+                self.namespace,
+                "-o",
+                "json",
+            ])
             .timeout(Duration::from_secs(60))
     }
 
     pub fn rollback(&self, revision: u32) -> Cmd {
-        self.tool
-            .cmd()
+        self.cmd()
             .args([
                 "rollback",
                 self.name,

@@ -98,7 +98,7 @@ fn up_with_too_little_memory_is_the_doctors_problem() {
 #[test]
 fn status_shows_release_pods_images_and_url() {
     let f = cluster();
-    f.rule("helm", "status todo-app*", 0, "helm-status.json")
+    f.rule("helm", "get metadata todo-app*", 0, "helm-metadata.json")
         .rule(
             "kubectl",
             "*get pods -l app=todo-chatbot -o json",
@@ -108,10 +108,21 @@ fn status_shows_release_pods_images_and_url() {
     let r = f.xtask(&["status"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        r.stdout
-            .contains("release todo-app revision 2 (deployed), namespace todo-app"),
+        r.stdout.contains(
+            "release todo-app revision 2 (deployed), namespace todo-app, last deployed 2026-05-01T10:05:00Z, chart todo-app-0.1.0 (app 0.1.0)"
+        ),
         "{r:?}"
     );
+    // Only the release's metadata is asked for: `helm status -o json` prints its values.
+    assert!(
+        f.calls().contains(
+            &"helm get metadata todo-app --kube-context minikube --namespace todo-app -o json"
+                .to_string()
+        ),
+        "{:?}",
+        f.calls()
+    );
+    assert_eq!(count(&f, "helm status"), 0);
     assert!(r.stdout.contains("todo-app-backend-5b8f7d9c6-h3j9m   1/1    Running             0         todo-backend:8c1d2e3f4a5b"), "{r:?}");
     assert!(r.stdout.contains("images: postgres:16-alpine, todo-backend:8c1d2e3f4a5b, todo-frontend:3f9a1c2b7d4e, todo-mcp:5e6f7a8b9c0d"), "{r:?}");
     assert!(
@@ -122,11 +133,15 @@ fn status_shows_release_pods_images_and_url() {
     let j = f.xtask(&["status", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
     assert_eq!(v["pods"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        (v["revision"].as_u64(), v["chart"].as_str()),
+        (Some(2), Some("todo-app-0.1.0"))
+    );
 
     let f = cluster();
     f.rule_err(
         "helm",
-        "status todo-app*",
+        "get metadata todo-app*",
         1,
         "-",
         "helm-history-notfound.stderr",

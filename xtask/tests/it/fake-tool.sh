@@ -47,8 +47,8 @@ if [[ -f "$rules" ]]; then
       if [[ "$out" == ?*@sleep:* ]]; then nap="${out##*@sleep:}"; out="${out%@sleep:*}"; fi
       [[ "$out" == @sleep:* ]] && nap="${out#@sleep:}"
       if [[ -n "$nap" ]]; then
-        # Leave our pid where a test can check that nothing outlives the xtask, before the
-        # output that lets the xtask go on (and stop us).
+        # Leave our pid where a test can check that nothing outlives the xtask, before any
+        # output: the xtask may act on that output and stop us at once.
         mkdir -p "$FAKE_SCENARIO/.pids"
         echo "$$" >"$FAKE_SCENARIO/.pids/$name.$$"
       fi

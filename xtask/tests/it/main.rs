@@ -9,6 +9,7 @@ mod deploy;
 mod doctor;
 mod harness;
 mod real_docker;
+mod secrets;
 mod setup;
 mod smoke;
 mod targets;

@@ -15,14 +15,14 @@ use crate::cluster_fakes::cluster;
 use crate::harness::{Fake, Run};
 
 /// A tiny stand-in for the backend (port-forwarded) and the frontend behind the ingress.
-struct Server {
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) port: u16,
     seen: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     /// `broken`: "METHOD path" entries answered with HTTP 500 (or 503 for /ready).
-    fn start(broken: &[&str]) -> Server {
+    pub(crate) fn start(broken: &[&str]) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
