@@ -167,24 +167,7 @@ impl Args {
         };
         report.task("build", t.elapsed(), "ok");
 
-        // 4. The secrets: environment first, else .data/secrets.env (created once).
-        let secrets = secrets::load(&ctx.root, !ctx.global.dry_run)?;
-        if let Some(path) = &secrets.generated {
-            let verb = if ctx.global.dry_run {
-                "would generate"
-            } else {
-                "generated"
-            };
-            ctx.say(format!(
-                "{verb} {} (mode 0600) with random BETTER_AUTH_SECRET, MCP_SERVICE_TOKEN and POSTGRES_PASSWORD",
-                ctx.rel(path).display()
-            ));
-        }
-        if let Some(note) = &secrets.note {
-            ctx.say(format!("! {note}"));
-        }
-
-        // 5. What to go back to if this fails.
+        // 4. What to go back to if this fails (and whether the release exists).
         let release = cluster::release(ctx);
         let history = ctx.run(&release.history())?;
         let (first_install, previous) = if history.success() {
@@ -198,6 +181,32 @@ impl Args {
                 failure_message(&release.history(), &history)
             );
         };
+
+        // 5. The secrets: environment first, else .data/secrets.env (created once). Once the
+        // release exists, the chart keeps what neither holds (it reads its own Secret back).
+        let secrets = secrets::load_for(&ctx.root, !ctx.global.dry_run, !first_install)?;
+        if let Some(path) = &secrets.generated {
+            let verb = if ctx.global.dry_run {
+                "would generate"
+            } else {
+                "generated"
+            };
+            ctx.say(format!(
+                "{verb} {} (mode 0600) with random BETTER_AUTH_SECRET, MCP_SERVICE_TOKEN and POSTGRES_PASSWORD",
+                ctx.rel(path).display()
+            ));
+        }
+        if !secrets.kept_by_release.is_empty() {
+            ctx.say(format!(
+                "release {} exists and neither the environment nor {} holds secrets.{}: not passed, so the chart keeps the release's own",
+                kube::RELEASE,
+                secrets::FILE,
+                secrets.kept_by_release.join(", secrets.")
+            ));
+        }
+        if let Some(note) = &secrets.note {
+            ctx.say(format!("! {note}"));
+        }
 
         // 6. helm upgrade --install.
         let mut values = Vec::new();

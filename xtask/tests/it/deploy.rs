@@ -128,6 +128,48 @@ fn a_second_deploy_with_no_change_builds_nothing_and_passes_the_same_tags() {
 }
 
 #[test]
+fn an_upgrade_without_the_secrets_file_leaves_the_secrets_to_the_release() {
+    let mut f = cluster();
+    upgrade(&f);
+    f.rule("kubectl", WATCH, 0, "ready.json");
+    let stdin = |f: &Fake| -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(f.scenario().join("helm.stdin")).unwrap()).unwrap()
+    };
+    // The release exists and nothing holds its secrets here: none is drawn anew (that would
+    // sign everyone out and lock PostgreSQL out), none is passed, and the chart keeps its own.
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(stdin(&f), serde_json::json!({"secrets": {}}));
+    assert!(!f.root.join(".data/secrets.env").exists());
+    r.says("release todo-app exists and neither the environment nor .data/secrets.env holds secrets.betterAuthSecret, secrets.mcpServiceToken, secrets.postgresPassword: not passed");
+
+    // The environment and the file still win over the release's values.
+    let from_file = "secret-from-the-file-0123456789abcdef";
+    f.repo_file(
+        ".data/secrets.env",
+        &format!("BETTER_AUTH_SECRET={from_file}\n"),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(
+        f.root.join(".data/secrets.env"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    f.set_env("MCP_SERVICE_TOKEN", "token-from-the-environment-0123");
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        stdin(&f),
+        serde_json::json!({"secrets": {
+            "betterAuthSecret": from_file,
+            "mcpServiceToken": "token-from-the-environment-0123",
+        }})
+    );
+    r.says("holds secrets.postgresPassword: not passed");
+    assert!(!r.stderr.contains(from_file) && !r.stdout.contains(from_file));
+}
+
+#[test]
 fn helm_3_and_helm_4_run_the_same_commands() {
     let run = |version: &str| {
         let f = cluster();
