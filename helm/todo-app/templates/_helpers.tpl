@@ -148,6 +148,23 @@ livenessProbe:
 {{- end }}
 
 {{/*
+Spreads a component's replicas over the nodes (topologySpread.enabled), softly: a pod that
+cannot be spread is still scheduled. Renders nothing when off.
+Usage: include "todo-app.topologySpread" (dict "ctx" $ "component" "backend")
+*/}}
+{{- define "todo-app.topologySpread" -}}
+{{- if .ctx.Values.topologySpread.enabled -}}
+topologySpreadConstraints:
+  - maxSkew: {{ .ctx.Values.topologySpread.maxSkew }}
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "todo-app.selectorLabels" . | nindent 8 }}
+{{- end }}
+{{- end }}
+
+{{/*
 Pod annotations: the environment, the caller's extras, and checksums of the ConfigMap and the
 Secret so that changing a value rolls the pods (env vars are read only at container start).
 */}}
