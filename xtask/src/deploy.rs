@@ -401,6 +401,12 @@ impl Args {
     /// Diagnose first (the failing pods disappear with the rollback), then roll back.
     fn fail(&self, ctx: &Ctx, report: &Report, f: Failure, previous: Option<u32>) -> Result<()> {
         ctx.say(format!("✗ deploy failed: {}", f.reason));
+        // The exit code (and guide entry) of the first named problem, else of Helm's failure
+        // or the timeout; each problem's own explanation points at its entry.
+        let entry = kube::failure_entry(&f.reason, f.problems.first().map(|p| p.kind));
+        if f.problems.is_empty() {
+            ctx.say(format!("  {}", crate::guide::see(entry.id)));
+        }
         let mut summary = vec![format!("deploy failed: {}", f.reason)];
         for p in &f.problems {
             let text = cluster::explain(ctx, p);
@@ -450,7 +456,7 @@ impl Args {
                 ));
             }
         }
-        Err(Exit(1).into())
+        Err(Exit(entry.exit_code).into())
     }
 }
 

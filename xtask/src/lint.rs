@@ -209,7 +209,10 @@ pub fn lint(ctx: &Ctx, report: &mut Report) -> Result<()> {
         schema_rejections(ctx, &app_version),
     );
     push("hadolint", hadolint(ctx));
-    push("k8s/ rendered from the chart", render_check(ctx));
+    push(
+        "k8s/, docs/troubleshooting.md and the README table rendered from their sources",
+        render_check(ctx),
+    );
     push(
         &format!(
             "kubernetes-validate --strict k8s/ ({})",

@@ -15,6 +15,7 @@ mod dockerignore;
 mod doctor;
 mod down;
 mod flow;
+mod guide;
 mod hash;
 mod http;
 mod images;
