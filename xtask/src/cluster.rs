@@ -168,8 +168,17 @@ pub fn confirm(ctx: &Ctx, question: &str, yes: bool) -> Result<()> {
     }
 }
 
-/// The user-facing explanation of one problem, with its evidence fetched from the cluster.
+/// The user-facing explanation of one problem, with its evidence fetched from the cluster,
+/// ending with where the troubleshooting guide explains it.
 pub fn explain(ctx: &Ctx, p: &Problem) -> String {
+    format!(
+        "{}\n  {}",
+        explain_problem(ctx, p),
+        crate::guide::see(p.kind.entry().id)
+    )
+}
+
+fn explain_problem(ctx: &Ctx, p: &Problem) -> String {
     let k = kubectl(ctx);
     let tail = |container: &str, previous: bool, n: u32| -> String {
         match ctx.run(&k.logs(&p.pod, container, n, previous)) {

@@ -236,24 +236,7 @@ impl Args {
             );
         }
 
-        // 4. The secrets: environment first, else .data/secrets.env (created once).
-        let secrets = secrets::load(&ctx.root, !ctx.global.dry_run)?;
-        if let Some(path) = &secrets.generated {
-            let verb = if ctx.global.dry_run {
-                "would generate"
-            } else {
-                "generated"
-            };
-            ctx.say(format!(
-                "{verb} {} (mode 0600) with random BETTER_AUTH_SECRET, MCP_SERVICE_TOKEN and POSTGRES_PASSWORD",
-                ctx.rel(path).display()
-            ));
-        }
-        if let Some(note) = &secrets.note {
-            ctx.say(format!("! {note}"));
-        }
-
-        // 5. What to go back to if this fails.
+        // 4. What to go back to if this fails (and whether the release exists).
         let release = cluster::release(ctx);
         let history = ctx.run(&release.history())?;
         let (first_install, previous) = if history.success() {
@@ -267,6 +250,32 @@ impl Args {
                 failure_message(&release.history(), &history)
             );
         };
+
+        // 5. The secrets: environment first, else .data/secrets.env (created once). Once the
+        // release exists, the chart keeps what neither holds (it reads its own Secret back).
+        let secrets = secrets::load_for(&ctx.root, !ctx.global.dry_run, !first_install)?;
+        if let Some(path) = &secrets.generated {
+            let verb = if ctx.global.dry_run {
+                "would generate"
+            } else {
+                "generated"
+            };
+            ctx.say(format!(
+                "{verb} {} (mode 0600) with random BETTER_AUTH_SECRET, MCP_SERVICE_TOKEN and POSTGRES_PASSWORD",
+                ctx.rel(path).display()
+            ));
+        }
+        if !secrets.kept_by_release.is_empty() {
+            ctx.say(format!(
+                "release {} exists and neither the environment nor {} holds secrets.{}: not passed, so the chart keeps the release's own",
+                kube::RELEASE,
+                secrets::FILE,
+                secrets.kept_by_release.join(", secrets.")
+            ));
+        }
+        if let Some(note) = &secrets.note {
+            ctx.say(format!("! {note}"));
+        }
 
         // 6. helm upgrade --install.
         // Helm's order: the chart's defaults, the values files (minikube's dev values first,
@@ -558,6 +567,12 @@ impl Args {
     /// Diagnose first (the failing pods disappear with the rollback), then roll back.
     fn fail(&self, ctx: &Ctx, report: &Report, f: Failure, previous: Option<u32>) -> Result<()> {
         ctx.say(format!("✗ deploy failed: {}", f.reason));
+        // The exit code (and guide entry) of the first named problem, else of Helm's failure
+        // or the timeout; each problem's own explanation points at its entry.
+        let entry = kube::failure_entry(&f.reason, f.problems.first().map(|p| p.kind));
+        if f.problems.is_empty() {
+            ctx.say(format!("  {}", crate::guide::see(entry.id)));
+        }
         let mut summary = vec![format!("deploy failed: {}", f.reason)];
         for p in &f.problems {
             let text = cluster::explain(ctx, p);
@@ -607,7 +622,7 @@ impl Args {
                 ));
             }
         }
-        Err(Exit(1).into())
+        Err(Exit(entry.exit_code).into())
     }
 }
 

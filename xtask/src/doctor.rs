@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::ctx::Ctx;
+use crate::guide::{self, Entry};
 use crate::process::Outcome;
 use crate::tools::{self, Docker, Helm, Kubectl, Minikube, Profile, Tool, Version};
 use crate::Exit;
@@ -25,35 +26,189 @@ pub const MIN_HELM: Version = Version::new(3, 14, 0);
 pub const MIN_MEMORY_MB: u64 = 4096;
 pub const MIN_CPUS: u32 = 2;
 
-/// Stable problem ids and their exit codes. Ranges follow minikube's: 2x resources,
-/// 4x client tools, 7x the cluster, 8x the container provider (Docker), 9x the checks.
-pub const PROBLEMS: &[(&str, u8)] = &[
-    ("MINIKUBE_MEMORY_LOW", 23),
-    ("MINIKUBE_CPUS_LOW", 29),
-    ("TOOL_MINIKUBE_MISSING", 41),
-    ("TOOL_MINIKUBE_TOO_OLD", 42),
-    ("TOOL_KUBECTL_MISSING", 43),
-    ("TOOL_KUBECTL_TOO_OLD", 44),
-    ("TOOL_HELM_MISSING", 45),
-    ("TOOL_HELM_TOO_OLD", 46),
-    ("KUBECTL_VERSION_SKEW", 47),
-    ("MINIKUBE_NOT_RUNNING", 70),
-    ("CONTEXT_UNREACHABLE", 74),
-    ("INGRESS_CLASS_MISSING", 75),
-    ("MINIKUBE_RUNTIME_NOT_DOCKER", 71),
-    ("INGRESS_ADDON_DISABLED", 72),
-    ("HOSTS_ENTRY_MISSING", 73),
-    ("TOOL_DOCKER_MISSING", 82),
-    ("DOCKER_DAEMON_DOWN", 89),
-    ("CHECK_ERROR", 98),
-    ("CHECK_CRASHED", 99),
+/// Stable problem ids, their exit codes and their troubleshooting entries (the guide,
+/// `docs/troubleshooting.md`, is generated from this table by `cargo xtask render`). Ranges
+/// follow minikube's: 2x resources, 4x client tools, 7x the cluster, 8x the container provider
+/// (Docker), 9x the checks; 5x–6x are deploy's failures (`kube::Kind`).
+pub const PROBLEMS: &[Entry] = &[
+    Entry {
+        id: "MINIKUBE_MEMORY_LOW",
+        exit_code: 23,
+        warning: false,
+        title: "the minikube profile has less than 4 GB",
+        symptom: "`doctor` shows `✗ minikube memory` below 4096 MB; `up` and `deploy` stop before starting anything.",
+        cause: "The profile was created with less memory than the release and minikube's system pods need (4 GB). A profile's memory is fixed when it is created.",
+        fix: "Recreate the profile: `minikube delete -p <profile> && cargo xtask up` (4096 MB, 2 CPUs), or use another one with `--profile NAME`.",
+    },
+    Entry {
+        id: "MINIKUBE_CPUS_LOW",
+        exit_code: 29,
+        warning: false,
+        title: "the minikube profile has fewer than 2 CPUs",
+        symptom: "`doctor` shows `✗ minikube cpus` below 2; `up` and `deploy` stop before starting anything.",
+        cause: "The profile was created with fewer CPUs than the release's requests and minikube's system pods need. A profile's CPUs are fixed when it is created.",
+        fix: "Recreate the profile: `minikube delete -p <profile> && cargo xtask up`, or use another one with `--profile NAME`.",
+    },
+    Entry {
+        id: "TOOL_MINIKUBE_MISSING",
+        exit_code: 41,
+        warning: false,
+        title: "minikube is not installed",
+        symptom: "`doctor` shows `✗ minikube  not found`.",
+        cause: "No minikube is named by `XTASK_MINIKUBE`, installed in the project's `.tools/`, or on PATH.",
+        fix: "`cargo xtask setup minikube` fetches the pinned version into `.tools/` (sha256-verified); or install it (https://minikube.sigs.k8s.io/docs/start/).",
+    },
+    Entry {
+        id: "TOOL_MINIKUBE_TOO_OLD",
+        exit_code: 42,
+        warning: false,
+        title: "minikube is older than 1.32",
+        symptom: "`doctor` shows `✗ minikube` with a version below 1.32.0.",
+        cause: "Older minikube releases lack the flags and JSON output the xtask reads.",
+        fix: "`cargo xtask setup minikube --force` installs the pinned version into `.tools/` (used before PATH); or upgrade your installation.",
+    },
+    Entry {
+        id: "TOOL_KUBECTL_MISSING",
+        exit_code: 43,
+        warning: false,
+        title: "kubectl is not installed",
+        symptom: "`doctor` shows `✗ kubectl  not found`.",
+        cause: "No kubectl is named by `XTASK_KUBECTL`, installed in `.tools/`, or on PATH.",
+        fix: "`cargo xtask setup kubectl`; or install it (https://kubernetes.io/docs/tasks/tools/).",
+    },
+    Entry {
+        id: "TOOL_KUBECTL_TOO_OLD",
+        exit_code: 44,
+        warning: false,
+        title: "kubectl is older than 1.28",
+        symptom: "`doctor` shows `✗ kubectl` with a client version below 1.28.0.",
+        cause: "The chart needs Kubernetes ≥ 1.28, and kubectl supports one minor version of skew.",
+        fix: "`cargo xtask setup kubectl --force`; or upgrade your installation.",
+    },
+    Entry {
+        id: "TOOL_HELM_MISSING",
+        exit_code: 45,
+        warning: false,
+        title: "Helm is not installed",
+        symptom: "`doctor` shows `✗ helm  not found`; `deploy` offers to run `setup` first.",
+        cause: "No helm is named by `XTASK_HELM`, installed in `.tools/`, or on PATH.",
+        fix: "`cargo xtask setup helm`; or install Helm 3.14+ or 4 (https://helm.sh/docs/intro/install/).",
+    },
+    Entry {
+        id: "TOOL_HELM_TOO_OLD",
+        exit_code: 46,
+        warning: false,
+        title: "Helm is older than 3.14",
+        symptom: "`doctor` shows `✗ helm` with a version below 3.14.0.",
+        cause: "The chart and the xtask's Helm commands need Helm 3.14 or later (Helm 3 or 4).",
+        fix: "`cargo xtask setup helm --force`; or upgrade your installation.",
+    },
+    Entry {
+        id: "KUBECTL_VERSION_SKEW",
+        exit_code: 47,
+        warning: true,
+        title: "kubectl and the cluster are more than one minor apart",
+        symptom: "`doctor` shows `! kubectl skew` with the client and server versions.",
+        cause: "kubectl supports one minor version of skew against the API server; beyond that some commands may misbehave.",
+        fix: "Use a kubectl within one minor version of the server (`minikube kubectl --` always matches), or `cargo xtask setup kubectl`.",
+    },
+    Entry {
+        id: "MINIKUBE_NOT_RUNNING",
+        exit_code: 70,
+        warning: true,
+        title: "the minikube profile is not running",
+        symptom: "`doctor` shows `! minikube profile` not running, or not existing yet.",
+        cause: "The profile was never created, or was stopped (`minikube stop`, a reboot).",
+        fix: "`cargo xtask up` creates or starts it (`deploy` does so by itself).",
+    },
+    Entry {
+        id: "MINIKUBE_RUNTIME_NOT_DOCKER",
+        exit_code: 71,
+        warning: true,
+        title: "the profile's container runtime is not Docker",
+        symptom: "`doctor` shows `! container runtime` containerd or cri-o.",
+        cause: "The profile was created with another runtime, so images cannot be built straight into the node's daemon.",
+        fix: "Nothing is required: images are built on the host and copied in with `minikube image load` (slower). `minikube delete -p <profile> && cargo xtask up` recreates it with Docker.",
+    },
+    Entry {
+        id: "INGRESS_ADDON_DISABLED",
+        exit_code: 72,
+        warning: true,
+        title: "minikube's ingress addon is off",
+        symptom: "`doctor` shows `! ingress addon  disabled`; http://todo.local does not answer.",
+        cause: "The profile's ingress controller is not enabled, so the chart's Ingress has nothing to serve it.",
+        fix: "`minikube -p <profile> addons enable ingress`, or `cargo xtask up` (it enables it).",
+    },
+    Entry {
+        id: "HOSTS_ENTRY_MISSING",
+        exit_code: 73,
+        warning: true,
+        title: "todo.local does not resolve to the cluster",
+        symptom: "`doctor` shows `! todo.local` with no or another address in the hosts file; the browser cannot open http://todo.local.",
+        cause: "The ingress answers for the host name todo.local, which only the hosts file maps to minikube's address.",
+        fix: "Add the line `doctor` prints (`$(minikube ip) todo.local`; `127.0.0.1 todo.local` with `minikube tunnel` on macOS and Windows) to /etc/hosts. `cargo xtask smoke` needs no entry.",
+    },
+    Entry {
+        id: "CONTEXT_UNREACHABLE",
+        exit_code: 74,
+        warning: false,
+        title: "the kube context's API does not answer",
+        symptom: "`doctor --context NAME` shows `✗ kube context` with kubectl's error; `deploy --context NAME` stops before building.",
+        cause: "The context is not in `$KUBECONFIG`, its cluster is stopped, or this machine cannot reach its API server (VPN, expired credentials).",
+        fix: "`kubectl --context NAME cluster-info` shows what kubectl sees; `kubectl config get-contexts` lists the contexts of `$KUBECONFIG`. Start the cluster, or fix `$KUBECONFIG`.",
+    },
+    Entry {
+        id: "INGRESS_CLASS_MISSING",
+        exit_code: 75,
+        warning: true,
+        title: "the cluster has no IngressClass `nginx`",
+        symptom: "`doctor --context NAME` shows `! ingress class` with the classes the cluster has; http://todo.local does not answer after a deploy.",
+        cause: "The chart's Ingress asks for class `nginx`, and no ingress controller in that cluster serves it.",
+        fix: "Deploy with `--set ingress.ingressClassName=<a class the cluster has>`, or install ingress-nginx (https://kubernetes.github.io/ingress-nginx/deploy/); without one, `kubectl port-forward svc/frontend-service 3000` reaches the app.",
+    },
+    Entry {
+        id: "TOOL_DOCKER_MISSING",
+        exit_code: 82,
+        warning: false,
+        title: "Docker is not installed",
+        symptom: "`doctor` shows `✗ docker  not found`.",
+        cause: "No docker CLI is named by `XTASK_DOCKER` or on PATH; it needs a system service, so `setup` does not fetch it.",
+        fix: "Install Docker Engine (Linux: https://docs.docker.com/engine/install/) or Docker Desktop (macOS, Windows), then add yourself to the docker group.",
+    },
+    Entry {
+        id: "DOCKER_DAEMON_DOWN",
+        exit_code: 89,
+        warning: false,
+        title: "the Docker daemon does not answer",
+        symptom: "`doctor` shows `✗ docker` with `the host daemon does not answer` and Docker's own error.",
+        cause: "The daemon is stopped, or `DOCKER_HOST` points at one that is gone (e.g. a deleted minikube's), or you lack permission on its socket.",
+        fix: "Start it (`sudo systemctl start docker`; Docker Desktop: start it and wait), unset a stale `DOCKER_HOST`, or join the docker group and log in again.",
+    },
+    Entry {
+        id: "CHECK_ERROR",
+        exit_code: 98,
+        warning: false,
+        title: "a check could not run",
+        symptom: "`doctor` shows `✗ <check>  the check failed: ...` with the error.",
+        cause: "A tool answered in a way the check could not read (an unexpected version format, a timeout, a broken installation).",
+        fix: "Run `cargo xtask doctor -v` to see every command; `cargo xtask diagnose` collects details.",
+    },
+    Entry {
+        id: "CHECK_CRASHED",
+        exit_code: 99,
+        warning: false,
+        title: "a check crashed",
+        symptom: "`doctor` shows `✗ <check>  the check crashed`.",
+        cause: "A bug in the xtask.",
+        fix: "Report it with the output of `cargo xtask doctor -v`.",
+    },
 ];
 
 pub fn exit_code(id: &str) -> u8 {
     PROBLEMS
         .iter()
-        .find(|(p, _)| *p == id)
-        .map(|(_, c)| *c)
+        .find(|p| p.id == id)
+        .map(|p| p.exit_code)
         .unwrap_or(1)
 }
 
@@ -97,12 +252,14 @@ impl Check {
         id: &'static str,
         fix: impl Into<String>,
     ) -> Self {
+        // Every problem points at its entry in the troubleshooting guide.
+        let fix = format!("{} ({})", fix.into(), guide::see(id));
         Check {
             name: name.into(),
             level,
             found: found.into(),
             id: Some(id),
-            fix: Some(fix.into()),
+            fix: Some(fix),
         }
     }
 
@@ -694,13 +851,47 @@ mod tests {
 
     #[test]
     fn problem_ids_and_codes_are_unique() {
-        for (i, (a, ca)) in PROBLEMS.iter().enumerate() {
-            for (b, cb) in &PROBLEMS[i + 1..] {
-                assert_ne!(a, b);
-                assert_ne!(ca, cb, "{a} and {b} share exit code {ca}");
+        for (i, a) in PROBLEMS.iter().enumerate() {
+            for b in &PROBLEMS[i + 1..] {
+                assert_ne!(a.id, b.id);
+                assert_ne!(
+                    a.exit_code, b.exit_code,
+                    "{} and {} share exit code {}",
+                    a.id, b.id, a.exit_code
+                );
             }
         }
         assert_eq!(exit_code("MINIKUBE_MEMORY_LOW"), 23);
+    }
+
+    #[test]
+    fn every_id_a_check_reports_has_an_entry() {
+        // The ids the checks (and `up`) use, found in this crate's source: each must be a
+        // row of PROBLEMS, so the guide and the exit code exist for it.
+        let src = [include_str!("doctor.rs"), include_str!("up.rs")].concat();
+        let mut used: Vec<&str> = src
+            .split('"')
+            .filter(|w| {
+                w.len() > 4
+                    && w.contains('_')
+                    && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    && !w.starts_with("XTASK_")
+                    && !["DOCKER_HOST", "MINIKUBE_ACTIVE_DOCKERD"].contains(w)
+            })
+            .collect();
+        used.sort();
+        used.dedup();
+        for id in used {
+            assert!(
+                PROBLEMS.iter().any(|p| p.id == id),
+                "{id} is reported but has no row in PROBLEMS"
+            );
+        }
+        let c = Check::problem("x", Level::Fail, "f", "TOOL_HELM_MISSING", "do this");
+        assert_eq!(
+            c.fix.as_deref(),
+            Some("do this (see docs/troubleshooting.md#tool_helm_missing)")
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use crate::guide::Entry;
+
 /// The labels every object of the release carries (CONTRACTS.md).
 pub const SELECTOR: &str = "app=todo-chatbot";
 pub const RELEASE: &str = "todo-app";
@@ -412,19 +414,92 @@ pub fn last_deployed(history: &[Revision]) -> Option<u32> {
 // ---------------------------------------------------------------------------------------
 // Diagnosis
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
+/// Declares [`Kind`] and its row of the troubleshooting table in one place, so a new kind is
+/// one line: `Variant => ("DEPLOY_ID", exit code, "title", "symptom", "cause", "fix"),` with
+/// its doc comment above (then `pod_problems` learns to find it, `cluster::explain` to word it,
+/// and `cargo xtask render` regenerates the guide). Deploy's exit codes are 50–69; the ids and
+/// codes must be unique with the doctor's (a test checks).
+macro_rules! problem_kinds {
+    ($($(#[doc = $doc:literal])* $kind:ident => ($id:literal, $code:literal, $title:literal, $symptom:literal, $cause:literal, $fix:literal $(,)?)),* $(,)?) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kind {
+            $($(#[doc = $doc])* $kind,)*
+        }
+
+        impl Kind {
+            /// Every kind, in the table's order.
+            pub const ALL: &'static [Kind] = &[$(Kind::$kind),*];
+
+            /// The kind's entry in the troubleshooting guide.
+            pub fn entry(self) -> &'static Entry {
+                match self {
+                    $(Kind::$kind => &Entry {
+                        id: $id,
+                        exit_code: $code,
+                        warning: false,
+                        title: $title,
+                        symptom: $symptom,
+                        cause: $cause,
+                        fix: $fix,
+                    },)*
+                }
+            }
+        }
+    };
+}
+
+problem_kinds! {
     /// CrashLoopBackOff, or a container that exited with an error.
-    Crash,
+    Crash => ("DEPLOY_CRASH_LOOP", 51, "a container keeps crashing", "`✗ deploy failed` naming `pod … container … is crashing (CrashLoopBackOff, exit code N, R restarts)` and the crashed instance's last log lines.", "The process exits at start: usually a missing or wrong setting (a secret, DATABASE_URL, AUTH_JWKS_URL), a database it cannot reach, or a bug; after --max-restarts restarts the deploy stops waiting.", "Read the log lines shown (also in the diagnose bundle: `logs-<pod>-<container>-previous.txt`); `cargo xtask logs <component>`; check the values the pod gets with `kubectl -n todo-app get secret,configmap`. Fix the cause, then `cargo xtask deploy` again."),
     /// ErrImageNeverPull / ImagePullBackOff / ErrImagePull.
-    ImageMissing,
+    ImageMissing => ("DEPLOY_IMAGE_MISSING", 52, "an image is not where the cluster looks", "`✗ deploy failed` naming `image todo-<service>:<tag> is not in the cluster's daemon (ErrImageNeverPull | ImagePullBackOff | ErrImagePull | InvalidImageName)`.", "The pod asks for an image the node does not have and may not pull (pullPolicy Never for images built into minikube), or one the registry does not serve (wrong name, tag, or missing pull secret).", "`cargo xtask build --target minikube <service>` (or `minikube -p <profile> image load <image>`); for a registry, push the image and check `images.<service>.repository`, the tag and `imagePullSecrets`."),
     /// The scheduler found no node with room.
-    Unschedulable,
+    Unschedulable => ("DEPLOY_UNSCHEDULABLE", 53, "a pod cannot be scheduled", "`✗ deploy failed` naming `pod … cannot be scheduled: 0/1 nodes are available: … Insufficient cpu|memory` with the pod's requests and the node's allocatable, after --settle.", "No node has room for the pod's requests (too small a profile, other workloads), or a volume, taint or affinity rule keeps it off every node.", "Lower `resources.<component>.requests` in the chart values, or give minikube more: `minikube delete -p <profile> && cargo xtask up --cpus 4 --memory 8192`. For volumes and taints: `kubectl -n todo-app get pvc,events`."),
     /// Running but its readiness probe keeps failing.
-    NotReady,
+    NotReady => ("DEPLOY_NOT_READY", 54, "a pod runs but never becomes Ready", "`✗ deploy failed: not every pod was Ready within <timeout>` naming `pod … container … runs but is not Ready` with its probe events (`Readiness probe failed: …`).", "The container started but its readiness endpoint keeps failing: the backend's /ready checks its database, so usually a dependency that is down or misconfigured (or a server too slow to answer within the probe's timeout).", "Read the probe events shown; `cargo xtask logs <component>`; check the dependency (`cargo xtask logs postgres`). A slow machine: `cargo xtask deploy --timeout 10m`."),
     /// An init container (the migration) failed.
-    InitFailed,
-    OomKilled,
+    InitFailed => ("DEPLOY_INIT_FAILED", 55, "an init container (the migration) fails", "`✗ deploy failed` naming `init container migrate (or wait-for-database) of pod … failed` with its log, e.g. `password authentication failed for user \"todo\"`.", "The backend's migration or the frontend's wait for the database cannot reach or log in to PostgreSQL: a wrong DATABASE_URL, a database still starting beyond `config.databaseWaitSeconds`, or a PostgreSQL volume created with another password (the volume outlives `helm uninstall`, the password is set only when it is first created).", "Check DATABASE_URL and the database (`cargo xtask logs postgres`). A password mismatch after a reinstall: pass the old `secrets.postgresPassword` (`.data/secrets.env`), or delete the volume: `kubectl -n todo-app delete pvc data-todo-app-postgres-0` (its data is lost), then deploy again."),
+    /// The kernel killed a container at its memory limit.
+    OomKilled => ("DEPLOY_OOM_KILLED", 56, "a container ran out of memory", "`✗ deploy failed` naming `pod … container … was killed for running out of memory (OOMKilled, exit code 137); its memory limit is …`.", "The container used more memory than `resources.<component>.limits.memory`.", "Raise `resources.<component>.limits.memory` in the chart values (and the request with it if the node has room), then deploy again."),
+}
+
+/// `helm upgrade --install` itself failed: nothing was rolled out.
+pub const HELM_UPGRADE_FAILED: Entry = Entry {
+    id: "DEPLOY_HELM_UPGRADE_FAILED",
+    exit_code: 50,
+    warning: false,
+    title: "Helm refused the release",
+    symptom: "`✗ deploy failed: helm upgrade failed:` with Helm's own error (e.g. `values don't meet the specifications of the schema`).",
+    cause: "Helm or the API server refused the release before any pod ran: a value the chart's schema rejects, an object another release owns, an immutable field changed, a quota, or the cluster became unreachable.",
+    fix: "Read Helm's error; `cargo xtask lint` and `helm template todo-app helm/todo-app -f helm/todo-app/values-dev.yaml` reproduce value errors without a cluster; `helm history todo-app -n todo-app` shows the release's state; `cargo xtask down` removes a stuck release.",
+};
+
+/// The readiness watch timed out without a problem it could name.
+pub const READY_TIMEOUT: Entry = Entry {
+    id: "DEPLOY_READY_TIMEOUT",
+    exit_code: 57,
+    warning: false,
+    title: "not every pod was Ready in time",
+    symptom: "`✗ deploy failed: not every pod was Ready within <timeout> (…)` with the rollout's progress and no named pod problem.",
+    cause: "Pods were still starting (images pulling, PostgreSQL initialising) or the API server did not answer the watch's polls when --timeout ran out.",
+    fix: "Look at the bundle's events.json and `cargo xtask status`; on a slow machine or a first pull, `cargo xtask deploy --timeout 10m`.",
+};
+
+/// Every deploy failure's entry, in the guide's order.
+pub fn deploy_entries() -> Vec<&'static Entry> {
+    std::iter::once(&HELM_UPGRADE_FAILED)
+        .chain(Kind::ALL.iter().map(|k| k.entry()))
+        .chain(std::iter::once(&READY_TIMEOUT))
+        .collect()
+}
+
+/// A failed deploy's entry: its first pod problem's kind, else Helm's failure or the timeout.
+pub fn failure_entry(reason: &str, first: Option<Kind>) -> &'static Entry {
+    match first {
+        Some(k) => k.entry(),
+        None if reason.starts_with("helm upgrade failed") => &HELM_UPGRADE_FAILED,
+        None => &READY_TIMEOUT,
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -822,6 +897,39 @@ mod tests {
             .unwrap();
         assert_eq!(oom.limit.as_deref(), Some("512Mi"));
         assert_eq!(oom.requests, (100, 192 << 20));
+    }
+
+    #[test]
+    fn deploy_and_doctor_ids_and_exit_codes_are_unique() {
+        let doctor = crate::doctor::PROBLEMS.iter();
+        let all: Vec<&Entry> = deploy_entries().into_iter().chain(doctor).collect();
+        for (i, a) in all.iter().enumerate() {
+            assert!(
+                a.id.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+                "{} is not an anchor-safe id",
+                a.id
+            );
+            assert!(
+                a.exit_code > 2,
+                "{} uses the generic exit code {}",
+                a.id,
+                a.exit_code
+            );
+            for b in &all[i + 1..] {
+                assert_ne!(a.id, b.id);
+                assert_ne!(a.exit_code, b.exit_code, "{} and {}", a.id, b.id);
+            }
+        }
+        assert_eq!(Kind::Crash.entry().exit_code, 51);
+        assert_eq!(
+            failure_entry("helm upgrade failed:\nError: …", None).id,
+            "DEPLOY_HELM_UPGRADE_FAILED"
+        );
+        assert_eq!(failure_entry("not every pod was Ready", None).exit_code, 57);
+        assert_eq!(
+            failure_entry("not every pod was Ready", Some(Kind::NotReady)).exit_code,
+            54
+        );
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! never loads the secrets, yet pod logs and describes may quote them), and
 //! [`register_set_secrets`] / [`register_values_secrets`] register what a `--set` or a values
 //! file passes under a secret-looking key.
+//!
+//! Once the release exists, its own Secret holds every value and the chart keeps what it is
+//! not given (`lookup`). So for an installed release nothing is generated here: only what the
+//! environment or the file holds is passed, and a missing file (another machine, a deleted
+//! `.data/`) can never replace the running release's secrets with new random ones.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -40,6 +45,9 @@ pub struct Secrets {
     pub generated: Option<PathBuf>,
     /// How the random values were drawn, when it is worth saying.
     pub note: Option<String>,
+    /// Generated values neither the environment nor the file holds, left to the installed
+    /// release's Secret (chart value names, e.g. `betterAuthSecret`).
+    pub kept_by_release: Vec<&'static str>,
 }
 
 impl Secrets {
@@ -62,6 +70,11 @@ impl Secrets {
                 "generated" => format!("secrets.{key}=*** (newly generated)"),
                 from => format!("secrets.{key}=*** (from {from})"),
             })
+            .chain(
+                self.kept_by_release
+                    .iter()
+                    .map(|key| format!("secrets.{key}: not passed, the chart keeps the release's")),
+            )
             .collect()
     }
 }
@@ -69,17 +82,32 @@ impl Secrets {
 /// Loads the secrets; creates the file when a generated value is needed and it is absent
 /// (`write == false` under `--dry-run`: the values are drawn but nothing is written).
 pub fn load(root: &Path, write: bool) -> Result<Secrets> {
+    load_for(root, write, false)
+}
+
+/// [`load`] for a deploy: with `release_exists`, nothing is generated or written, and the
+/// values neither the environment nor the file holds are left to the release's own Secret.
+pub fn load_for(root: &Path, write: bool, release_exists: bool) -> Result<Secrets> {
     let path = root.join(FILE);
     let mut s = Secrets::default();
     let mut file = read_file(&path)?;
-    let needs_file = KEYS
-        .iter()
-        .any(|(env, _, n)| *n > 0 && env_value(env).is_none() && !file.contains_key(*env));
+    let missing = |file: &BTreeMap<String, String>| -> Vec<(&'static str, &'static str)> {
+        KEYS.iter()
+            .filter(|(env, _, n)| {
+                *n > 0 && env_value(env).is_none() && file.get(*env).is_none_or(|v| v.is_empty())
+            })
+            .map(|(env, key, _)| (*env, *key))
+            .collect()
+    };
+    if release_exists {
+        s.kept_by_release = missing(&file).into_iter().map(|(_, key)| key).collect();
+    }
+    let needs_file = !release_exists && !missing(&file).is_empty();
     let mut fresh = Vec::new();
     if needs_file {
         let (generated, note) = generate()?;
         for (k, v) in generated {
-            if !file.contains_key(k) {
+            if file.get(k).is_none_or(|v| v.is_empty()) {
                 fresh.push(k);
                 file.insert(k.to_string(), v);
             }
@@ -582,6 +610,49 @@ mod tests {
             fs::read_to_string(&p).unwrap(),
             "MCP_SERVICE_TOKEN=file-token-0123456789\n"
         );
+    }
+
+    #[test]
+    fn an_installed_release_keeps_what_neither_the_environment_nor_the_file_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        // No file: nothing is generated or written, and every generated value is left to the
+        // release's Secret.
+        let s = load_for(dir.path(), true, true).unwrap();
+        assert!(s.generated.is_none());
+        assert!(!dir.path().join(FILE).exists());
+        assert!(s.values.is_empty(), "{:?}", s.values.keys());
+        assert_eq!(
+            s.kept_by_release,
+            ["betterAuthSecret", "mcpServiceToken", "postgresPassword"]
+        );
+        assert_eq!(s.values_yaml(), r#"{"secrets":{}}"#);
+        assert!(s.redacted_keys().contains(
+            &"secrets.postgresPassword: not passed, the chart keeps the release's".into()
+        ));
+
+        // A file holding some of them: those are passed, the others kept, the file untouched.
+        let path = dir.path().join(FILE);
+        write_file(
+            &path,
+            &[("BETTER_AUTH_SECRET".to_string(), "b".repeat(40))].into(),
+        )
+        .unwrap();
+        let before = fs::read_to_string(&path).unwrap();
+        let s = load_for(dir.path(), true, true).unwrap();
+        assert_eq!(s.values["BETTER_AUTH_SECRET"], "b".repeat(40));
+        assert_eq!(s.origin["BETTER_AUTH_SECRET"], FILE);
+        assert_eq!(s.kept_by_release, ["mcpServiceToken", "postgresPassword"]);
+        assert!(s.generated.is_none());
+        assert_eq!(fs::read_to_string(&path).unwrap(), before);
+
+        // Before the first install the same file is completed with generated values.
+        let s = load_for(dir.path(), true, false).unwrap();
+        assert!(s.kept_by_release.is_empty());
+        assert_eq!(s.values["BETTER_AUTH_SECRET"], "b".repeat(40));
+        assert_eq!(s.origin["MCP_SERVICE_TOKEN"], "generated");
+        assert!(fs::read_to_string(&path)
+            .unwrap()
+            .contains("POSTGRES_PASSWORD="));
     }
 
     #[test]

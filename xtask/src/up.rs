@@ -80,8 +80,9 @@ impl Args {
         let profile = ctx.global.profile.as_str();
         if !ctx.tools.minikube.found() {
             ctx.say(format!(
-                "✗ minikube not found  [TOOL_MINIKUBE_MISSING]\n    {}",
-                doctor::install_hint("minikube")
+                "✗ minikube not found  [TOOL_MINIKUBE_MISSING]\n    {} ({})",
+                doctor::install_hint("minikube"),
+                crate::guide::see("TOOL_MINIKUBE_MISSING")
             ));
             return Err(Exit(doctor::exit_code("TOOL_MINIKUBE_MISSING")).into());
         }
@@ -200,7 +201,8 @@ fn resources_enough(ctx: &Ctx, memory_mb: u64, cpus: u32) -> Result<()> {
         return Ok(());
     };
     ctx.say(format!(
-        "✗ minikube profile `{profile}` has {what}  [{id}]\n    fix: `minikube delete -p {profile} && cargo xtask up` (memory and CPUs are fixed when a profile is created)"
+        "✗ minikube profile `{profile}` has {what}  [{id}]\n    fix: `minikube delete -p {profile} && cargo xtask up` (memory and CPUs are fixed when a profile is created; {})",
+        crate::guide::see(id)
     ));
     Err(Exit(doctor::exit_code(id)).into())
 }

@@ -149,6 +149,23 @@ livenessProbe:
 {{- end }}
 
 {{/*
+Spreads a component's replicas over the nodes (topologySpread.enabled), softly: a pod that
+cannot be spread is still scheduled. Renders nothing when off.
+Usage: include "todo-app.topologySpread" (dict "ctx" $ "component" "backend")
+*/}}
+{{- define "todo-app.topologySpread" -}}
+{{- if .ctx.Values.topologySpread.enabled -}}
+topologySpreadConstraints:
+  - maxSkew: {{ .ctx.Values.topologySpread.maxSkew }}
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "todo-app.selectorLabels" . | nindent 8 }}
+{{- end }}
+{{- end }}
+
+{{/*
 Pod annotations: the environment, the caller's extras, and checksums of the ConfigMap and the
 Secret so that changing a value rolls the pods (env vars are read only at container start).
 */}}
@@ -162,25 +179,72 @@ checksum/secret: {{ include "todo-app.secretChecksum" . }}
 {{- end }}
 
 {{/*
-Checksum of what the Secret is made from (the values, not the rendered template, so the
-presence checks below run once per render).
+Checksum of the secrets the pods read: the resolved values (given, kept or generated) and
+the name of an existing Secret, so a changed secret rolls the pods and an upgrade that keeps
+every value restarts nothing.
 */}}
 {{- define "todo-app.secretChecksum" -}}
-{{- toJson .Values.secrets | sha256sum }}
+{{- $s := include "todo-app.secrets" . | fromJson }}
+{{- toJson (dict "data" $s.data "existingSecret" .Values.secrets.existingSecret) | sha256sum }}
 {{- end }}
 
 {{/*
-Fail early, with the value's name, when a secret the chart needs is missing.
-The schema checks lengths and formats of the values that are set; presence is checked here
-because `helm lint` (which must pass without secrets) renders with `required` downgraded to
-an info message.
+The release's secrets, resolved once per render and returned as JSON:
+  {"data": {ENV_NAME: value, ...}, "generated": [value names], "kept": [value names]}
+The result is memoised on the root context, so the Secret, the pods' checksum and NOTES all
+see the same values (a second randAlphaNum would differ).
+
+betterAuthSecret, mcpServiceToken and, with the in-cluster PostgreSQL, postgresPassword:
+  1. a value given (--set, -f) always wins;
+  2. otherwise the value in the release's existing Secret (`lookup`): an upgrade keeps it;
+  3. otherwise a new random one (first install): 48 letters and digits, URL-safe as
+     DATABASE_URL needs.
+`lookup` has no cluster under `helm template`, `helm lint` and a client-side `--dry-run`, so
+those render fresh random values each time: never a stable source of secrets.
+With secrets.existingSecret nothing is looked up or generated (data stays empty).
+Usage: $s := include "todo-app.secrets" . | fromJson
 */}}
-{{- define "todo-app.validateSecrets" -}}
-{{- if not .Values.secrets.existingSecret }}
-{{- $_ := required "secrets.betterAuthSecret is required (32+ characters), or set secrets.existingSecret" .Values.secrets.betterAuthSecret }}
-{{- $_ := required "secrets.mcpServiceToken is required (16+ characters), or set secrets.existingSecret" .Values.secrets.mcpServiceToken }}
-{{- if include "todo-app.postgresql.inCluster" . }}
-{{- $_ := required "secrets.postgresPassword is required for the in-cluster PostgreSQL (16+ URL-safe characters); or give secrets.databaseUrl or secrets.existingSecret" .Values.secrets.postgresPassword }}
+{{- define "todo-app.secrets" -}}
+{{- if not (hasKey $ "todoAppResolvedSecrets") }}
+{{- $given := .Values.secrets }}
+{{- $data := dict }}
+{{- $generated := list }}
+{{- $kept := list }}
+{{- if not $given.existingSecret }}
+{{- $existing := dict }}
+{{- with lookup "v1" "Secret" .Release.Namespace (include "todo-app.secretName" .) }}
+{{- $existing = .data | default dict }}
+{{- end }}
+{{- $inCluster := include "todo-app.postgresql.inCluster" . }}
+{{- $keys := list (list "BETTER_AUTH_SECRET" "betterAuthSecret") (list "MCP_SERVICE_TOKEN" "mcpServiceToken") }}
+{{- if $inCluster }}
+{{- $keys = append $keys (list "POSTGRES_PASSWORD" "postgresPassword") }}
+{{- end }}
+{{- range $keys }}
+{{- $env := index . 0 }}
+{{- $name := index . 1 }}
+{{- $value := get $given $name }}
+{{- if not $value }}
+{{- if index $existing $env }}
+{{- $value = index $existing $env | b64dec }}
+{{- $kept = append $kept $name }}
+{{- else }}
+{{- $value = randAlphaNum 48 }}
+{{- $generated = append $generated $name }}
 {{- end }}
 {{- end }}
+{{- $_ := set $data $env $value }}
+{{- end }}
+{{- if $inCluster }}
+{{- $_ := set $data "DATABASE_URL" (printf "postgresql://todo:%s@postgres-service:5432/todo" $data.POSTGRES_PASSWORD) }}
+{{- else }}
+{{- $_ := set $data "DATABASE_URL" $given.databaseUrl }}
+{{- end }}
+{{- with $given.openaiApiKey }}
+{{- $_ := set $data "OPENAI_API_KEY" . }}
+{{- end }}
+{{- end }}
+{{- $_ := set $ "todoAppResolvedSecrets" (dict "data" $data "generated" $generated "kept" $kept) }}
+{{- end }}
+{{- toJson (get $ "todoAppResolvedSecrets") }}
 {{- end }}

@@ -128,6 +128,48 @@ fn a_second_deploy_with_no_change_builds_nothing_and_passes_the_same_tags() {
 }
 
 #[test]
+fn an_upgrade_without_the_secrets_file_leaves_the_secrets_to_the_release() {
+    let mut f = cluster();
+    upgrade(&f);
+    f.rule("kubectl", WATCH, 0, "ready.json");
+    let stdin = |f: &Fake| -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(f.scenario().join("helm.stdin")).unwrap()).unwrap()
+    };
+    // The release exists and nothing holds its secrets here: none is drawn anew (that would
+    // sign everyone out and lock PostgreSQL out), none is passed, and the chart keeps its own.
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(stdin(&f), serde_json::json!({"secrets": {}}));
+    assert!(!f.root.join(".data/secrets.env").exists());
+    r.says("release todo-app exists and neither the environment nor .data/secrets.env holds secrets.betterAuthSecret, secrets.mcpServiceToken, secrets.postgresPassword: not passed");
+
+    // The environment and the file still win over the release's values.
+    let from_file = "secret-from-the-file-0123456789abcdef";
+    f.repo_file(
+        ".data/secrets.env",
+        &format!("BETTER_AUTH_SECRET={from_file}\n"),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(
+        f.root.join(".data/secrets.env"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    f.set_env("MCP_SERVICE_TOKEN", "token-from-the-environment-0123");
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        stdin(&f),
+        serde_json::json!({"secrets": {
+            "betterAuthSecret": from_file,
+            "mcpServiceToken": "token-from-the-environment-0123",
+        }})
+    );
+    r.says("holds secrets.postgresPassword: not passed");
+    assert!(!r.stderr.contains(from_file) && !r.stdout.contains(from_file));
+}
+
+#[test]
 fn helm_3_and_helm_4_run_the_same_commands() {
     let run = |version: &str| {
         let f = cluster();
@@ -169,8 +211,9 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
             "helm-upgrade-failed.stderr",
         );
     let r = deploy(&f, &[]);
-    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.code, 50, "{r:?}");
     r.says("✗ deploy failed: helm upgrade failed");
+    r.says("see docs/troubleshooting.md#deploy_helm_upgrade_failed");
     r.says("secrets.betterAuthSecret: String length must be greater than or equal to 32");
     r.says("rolled back to revision 1");
     let log = f.calls();
@@ -207,8 +250,9 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
     }
 }
 
-/// A failing rollout on a first install: diagnosed, bundled, then uninstalled.
-fn failing(scenario: &str, extra: &[&str]) -> (Fake, Run) {
+/// A failing rollout on a first install: diagnosed, bundled, then uninstalled; the exit code
+/// and the guide entry are the failure kind's.
+fn failing(scenario: &str, extra: &[&str], code: i32, guide: &str) -> (Fake, Run) {
     let f = cluster();
     first_install(&f);
     f.rule("kubectl", WATCH, 0, scenario).rule(
@@ -218,8 +262,9 @@ fn failing(scenario: &str, extra: &[&str]) -> (Fake, Run) {
         scenario,
     );
     let r = deploy(&f, extra);
-    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.code, code, "{r:?}");
     r.says("✗ deploy failed");
+    r.says(format!("see docs/troubleshooting.md#{guide}"));
     r.says("diagnose bundle: target/xtask/diagnose-");
     (f, r)
 }
@@ -237,7 +282,7 @@ fn uninstalled(f: &Fake, r: &Run) {
 
 #[test]
 fn crash_loop_shows_the_last_log_lines() {
-    let (f, r) = failing("crashloop.json", &[]);
+    let (f, r) = failing("crashloop.json", &[], 51, "deploy_crash_loop");
     r.says("pod todo-app-backend-5b8f7d9c6-h3j9m container backend is crashing (CrashLoopBackOff, exit code 1, 4 restarts)");
     r.says("mcp_service_token: Field required");
     assert!(
@@ -262,7 +307,7 @@ fn crash_loop_shows_the_last_log_lines() {
 
 #[test]
 fn a_missing_image_names_the_image_and_the_fix() {
-    let (f, r) = failing("image-missing.json", &[]);
+    let (f, r) = failing("image-missing.json", &[], 52, "deploy_image_missing");
     r.says("image todo-frontend:3f9a1c2b7d4e is not in the cluster's daemon (ErrImageNeverPull)");
     r.says("fix: `cargo xtask build --target minikube frontend`");
     uninstalled(&f, &r);
@@ -270,7 +315,12 @@ fn a_missing_image_names_the_image_and_the_fix() {
 
 #[test]
 fn unschedulable_shows_requests_and_allocatable() {
-    let (f, r) = failing("unschedulable.json", &["--settle", "1s"]);
+    let (f, r) = failing(
+        "unschedulable.json",
+        &["--settle", "1s"],
+        53,
+        "deploy_unschedulable",
+    );
     r.says("cannot be scheduled: 0/1 nodes are available: 1 Insufficient cpu.");
     r.says("the pod asks: cpu 100m, memory 192Mi");
     r.says("node minikube allocatable: cpu 2000m, memory 3916Mi");
@@ -279,7 +329,12 @@ fn unschedulable_shows_requests_and_allocatable() {
 
 #[test]
 fn a_failing_readiness_probe_shows_its_events_at_the_timeout() {
-    let (f, r) = failing("not-ready.json", &["--timeout", "1s"]);
+    let (f, r) = failing(
+        "not-ready.json",
+        &["--timeout", "1s"],
+        54,
+        "deploy_not_ready",
+    );
     r.says("not every pod was Ready within 1s");
     r.says("runs but is not Ready; its probe events:");
     r.says("Readiness probe failed: HTTP probe failed with statuscode: 503 (x7)");
@@ -288,7 +343,7 @@ fn a_failing_readiness_probe_shows_its_events_at_the_timeout() {
 
 #[test]
 fn a_failed_migration_shows_its_log() {
-    let (f, r) = failing("init-failed.json", &[]);
+    let (f, r) = failing("init-failed.json", &[], 55, "deploy_init_failed");
     r.says("init container migrate of pod todo-app-backend-5b8f7d9c6-h3j9m failed");
     r.says("password authentication failed for user \"todo\"");
     uninstalled(&f, &r);
@@ -296,7 +351,7 @@ fn a_failed_migration_shows_its_log() {
 
 #[test]
 fn oom_killed_names_the_limit() {
-    let (f, r) = failing("oom.json", &[]);
+    let (f, r) = failing("oom.json", &[], 56, "deploy_oom_killed");
     r.says(
         "killed for running out of memory (OOMKilled, exit code 137); its memory limit is 512Mi",
     );
@@ -306,14 +361,24 @@ fn oom_killed_names_the_limit() {
 
 #[test]
 fn a_watch_timeout_fails_and_cleans_up() {
-    let (f, r) = failing("progress-1.json", &["--timeout", "1s"]);
+    let (f, r) = failing(
+        "progress-1.json",
+        &["--timeout", "1s"],
+        57,
+        "deploy_ready_timeout",
+    );
     r.says("not every pod was Ready within 1s (deployment todo-app-frontend: 0/2 ready");
     uninstalled(&f, &r);
 }
 
 #[test]
 fn keep_failed_leaves_the_release_for_inspection() {
-    let (f, r) = failing("crashloop.json", &["--keep-failed"]);
+    let (f, r) = failing(
+        "crashloop.json",
+        &["--keep-failed"],
+        51,
+        "deploy_crash_loop",
+    );
     assert_eq!(count(&f, "helm uninstall") + count(&f, "helm rollback"), 0);
     r.says("left in place (--keep-failed)");
 }
@@ -347,6 +412,7 @@ fn the_doctor_stops_a_deploy_with_its_id_and_exit_code() {
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 45, "{r:?}");
     r.says("[TOOL_HELM_MISSING]");
+    r.says("see docs/troubleshooting.md#tool_helm_missing");
     assert_eq!(
         count(&f, "docker build") + count(&f, "minikube -p minikube start"),
         0
@@ -459,7 +525,7 @@ fn a_first_install_that_helm_refuses_leaves_nothing_to_undo() {
     );
     fs::write(&rules, text).unwrap();
     let r = deploy(&f, &[]);
-    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.code, 50, "{r:?}");
     r.says("nothing was installed, so there is nothing to undo");
     assert_eq!(count(&f, "helm uninstall"), 1);
     assert_eq!(count(&f, "helm rollback"), 0);

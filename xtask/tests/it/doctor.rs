@@ -61,6 +61,11 @@ fn missing_helm_has_a_stable_id_exit_code_and_fix() {
         r.stdout.contains("cargo xtask setup"),
         "the fix is named: {r:?}"
     );
+    assert!(
+        r.stdout
+            .contains("(see docs/troubleshooting.md#tool_helm_missing)"),
+        "the guide's entry is named: {r:?}"
+    );
     // The other checks still ran.
     assert!(r.stdout.contains("✓ kubectl"), "{r:?}");
 }
