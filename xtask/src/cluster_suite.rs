@@ -23,7 +23,9 @@ use crate::ctx::{failure_message, Ctx};
 use crate::kube;
 use crate::process::{Cmd, Output};
 use crate::report::{Gate, Report};
-use crate::tools::Docker;
+use std::collections::BTreeMap;
+
+use crate::tools::{Docker, Helm, Kubectl, KubectlIn};
 
 /// What the suite needs from the environment; `None` when no cluster is named.
 pub struct Target {
@@ -660,6 +662,534 @@ pub fn down_purge(ctx: &Ctx, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------
+// The deployment plan's own commands, as a user types them, on the cluster `down --purge`
+// left empty: `helm install todo-app ./helm/todo-app` (bare, then an upgrade that must keep
+// the generated secrets), its `--set` form against an external database, and the plain
+// manifests with `kubectl apply -f k8s/`. Only the image values this cluster needs are added,
+// with `-f`.
+
+/// The namespace the plan's helm commands land in: the kubeconfig's current one.
+const PLAN_NAMESPACE: &str = "default";
+
+/// The plan's commands run in the current context: it must be the suite's cluster.
+fn current_context_is(ctx: &Ctx, t: &Target) -> Result<()> {
+    let k = Kubectl {
+        tool: &ctx.tools.kubectl,
+    };
+    let out = ctx.run_ok(&k.current_context())?;
+    if out.stdout.trim() != t.context {
+        bail!(
+            "the kubeconfig's current context is `{}`, not `{}`: the plan's commands run in the current context (`kubectl config use-context {}`)",
+            out.stdout.trim(),
+            t.context,
+            t.context
+        );
+    }
+    Ok(())
+}
+
+/// `-f` values naming the images as this cluster finds them: the registry's, with the tags
+/// `deploy` pushed (the content tags of the tree as it is), and the stand-in PostgreSQL.
+fn plan_image_values(ctx: &Ctx, t: &Target) -> Result<std::path::PathBuf> {
+    let inputs = crate::services::BuildInputs::new(&[], &[])?;
+    let mut yaml = String::from("images:\n");
+    for s in crate::services::SERVICES {
+        let d = crate::services::content_digest(&ctx.root, &s, &inputs)?
+            .with_context(|| format!("{} has no Dockerfile", s.name))?;
+        yaml.push_str(&format!(
+            "  {}:\n    repository: {}/{}\n    tag: \"{}\"\n    pullPolicy: IfNotPresent\n",
+            s.name, t.registry, s.repository, d.tag
+        ));
+    }
+    if let Some((repo, tag)) = t.postgres_ref() {
+        yaml.push_str(&format!(
+            "postgresql:\n  image:\n    repository: {repo}\n    tag: \"{tag}\"\n"
+        ));
+    }
+    let dir = tempfile_dir(ctx, "plan")?;
+    let path = dir.join("images.yaml");
+    std::fs::write(&path, yaml)?;
+    Ok(path)
+}
+
+fn kubectl_in<'a>(ctx: &'a Ctx, t: &'a Target, namespace: &'a str) -> KubectlIn<'a> {
+    KubectlIn {
+        tool: &ctx.tools.kubectl,
+        context: &t.context,
+        namespace,
+    }
+}
+
+/// Polls until every workload with the chart's label is rolled out and every pod Ready.
+fn wait_ready_in(ctx: &Ctx, k: &KubectlIn, timeout: Duration) -> Result<Duration> {
+    let t = Instant::now();
+    let mut last = String::new();
+    while t.elapsed() < timeout {
+        match ctx
+            .run(&k.get_workloads_and_pods(kube::SELECTOR))
+            .and_then(|o| kube::Snapshot::parse(&o.stdout))
+        {
+            Ok(s) if s.all_ready() && s.live_pods().count() > 0 => return Ok(t.elapsed()),
+            Ok(s) => {
+                last = s
+                    .live_pods()
+                    .filter(|p| !p.ready())
+                    .map(|p| p.name().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+            Err(e) => last = format!("{e:#}"),
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    bail!(
+        "not all Ready in namespace {} within {}s (not Ready: {last})",
+        k.namespace,
+        timeout.as_secs()
+    )
+}
+
+/// The Secret's decoded values, compared by digest and never printed.
+fn secret_values(ctx: &Ctx, t: &Target, namespace: &str) -> Result<BTreeMap<String, String>> {
+    let k = Kubectl {
+        tool: &ctx.tools.kubectl,
+    };
+    let out = ctx.run_ok(&k.secret_json(&t.context, namespace, "todo-app-secrets"))?;
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)?;
+    let mut data = BTreeMap::new();
+    for (key, b64) in v["data"].as_object().context("the Secret has no data")? {
+        let raw = base64_decode(b64.as_str().unwrap_or(""))
+            .with_context(|| format!("the Secret's {key} is not base64"))?;
+        let value = String::from_utf8_lossy(&raw).into_owned();
+        crate::process::register_secret(&value);
+        data.insert(key.clone(), value);
+    }
+    Ok(data)
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::new();
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= val(c)? << (18 - 6 * i);
+        }
+        let len = chunk.len() * 6 / 8;
+        out.extend(&n.to_be_bytes()[1..1 + len]);
+    }
+    Some(out)
+}
+
+fn journey_via_ingress(addr: &str, who: &str) -> Result<crate::flow::Session> {
+    let s = crate::flow::sign_up(
+        &format!("http://{addr}"),
+        "http://todo.local",
+        Some("todo.local"),
+        who,
+    )?;
+    crate::flow::journey(&s)?;
+    Ok(s)
+}
+
+/// The bare `helm install todo-app ./helm/todo-app` (secrets generated by the chart), then a
+/// `helm upgrade` with an unrelated change: the Secret is unchanged, the signed-in session
+/// still works, and PostgreSQL still accepts its password.
+pub fn plan_bare_install(ctx: &Ctx, report: &mut Report) -> Result<()> {
+    let t = Target::must()?;
+    current_context_is(ctx, &t)?;
+    let values = plan_image_values(ctx, &t)?.to_string_lossy().into_owned();
+    let helm = Helm {
+        tool: &ctx.tools.helm,
+    };
+    let k = kubectl_in(ctx, &t, PLAN_NAMESPACE);
+    let addr = "127.0.0.1";
+    let started = Instant::now();
+    let install = ctx.run_ok(
+        &helm
+            .as_written(&strings(&[
+                "install",
+                "todo-app",
+                "./helm/todo-app",
+                "-f",
+                &values,
+            ]))
+            .cwd(&ctx.root),
+    )?;
+    wait_ready_in(ctx, &k, Duration::from_secs(300))?;
+    report.task(
+        "plan: bare helm install → all Ready",
+        started.elapsed(),
+        "ok",
+    );
+    let before = secret_values(ctx, &t, PLAN_NAMESPACE)?;
+    for key in [
+        "BETTER_AUTH_SECRET",
+        "MCP_SERVICE_TOKEN",
+        "POSTGRES_PASSWORD",
+    ] {
+        if before.get(key).is_none_or(|v| v.len() < 32) {
+            bail!("bare install: the chart did not generate {key}");
+        }
+    }
+    if before.values().any(|v| install.stdout.contains(v.as_str())) {
+        bail!("bare install: helm's output (NOTES) shows a secret value");
+    }
+    let session = journey_via_ingress(addr, "plan-bare")?;
+    ctx.say("bare install: sign-up → task → chat through the ingress");
+
+    let started = Instant::now();
+    ctx.run_ok(
+        &helm
+            .as_written(&strings(&[
+                "upgrade",
+                "todo-app",
+                "./helm/todo-app",
+                "-f",
+                &values,
+                "--set",
+                "config.logLevel=debug",
+            ]))
+            .cwd(&ctx.root),
+    )?;
+    wait_ready_in(ctx, &k, Duration::from_secs(300))?;
+    report.task(
+        "plan: helm upgrade (logLevel) → all Ready",
+        started.elapsed(),
+        "ok",
+    );
+    let after = secret_values(ctx, &t, PLAN_NAMESPACE)?;
+    if before != after {
+        let changed: Vec<&String> = before
+            .keys()
+            .filter(|k| before.get(*k) != after.get(*k))
+            .collect();
+        bail!("helm upgrade changed the Secret's {changed:?}: generated secrets must be kept");
+    }
+    // The session signed in before the upgrade still works, and the backend still reaches
+    // PostgreSQL with the kept password (the tasks and the chat write to it).
+    crate::flow::journey(&session).context("the session from before the upgrade")?;
+    crate::flow::delete_account(&session)?;
+    ctx.say("upgrade: the Secret is unchanged, the earlier session still works, PostgreSQL accepts its password");
+
+    let started = Instant::now();
+    ctx.run_ok(&helm.as_written(&strings(&["uninstall", "todo-app", "--wait"])))?;
+    ctx.run_ok(&k.delete_pvcs())?;
+    report.task("plan: helm uninstall", started.elapsed(), "ok");
+    Ok(())
+}
+
+/// The plan's `--set` form against an "external" database: a PostgreSQL the suite starts in
+/// namespace `external-db`, and an empty OPENAI_API_KEY (the rule-based agent answers).
+pub fn plan_set_form(ctx: &Ctx, report: &mut Report) -> Result<()> {
+    let t = Target::must()?;
+    current_context_is(ctx, &t)?;
+    let Some((pg_repo, pg_tag)) = t.postgres_ref() else {
+        bail!("XTASK_TEST_POSTGRES_IMAGE names no PostgreSQL image for the external database");
+    };
+    let values = plan_image_values(ctx, &t)?.to_string_lossy().into_owned();
+    let kubectl = Kubectl {
+        tool: &ctx.tools.kubectl,
+    };
+    let password = format!("ext{}", run_id().replace('-', ""));
+    let manifest = EXTERNAL_DB
+        .replace("IMAGE", &format!("{pg_repo}:{pg_tag}"))
+        .replace("PASSWORD", &password);
+    crate::process::register_secret(&password);
+    let started = Instant::now();
+    ctx.run_ok(&kubectl.as_written(&strings(&["apply", "-f", "-"]), Some(manifest)))?;
+    ctx.run_ok(&kubectl.as_written(
+        &strings(&[
+            "-n",
+            "external-db",
+            "rollout",
+            "status",
+            "deployment/postgres",
+            "--timeout=180s",
+        ]),
+        None,
+    ))?;
+    report.task("plan: external PostgreSQL up", started.elapsed(), "ok");
+    let database_url =
+        format!("postgresql://todo:{password}@postgres.external-db.svc.cluster.local:5432/todo");
+    let auth_secret = format!("plan-set-form-better-auth-{}", run_id());
+    crate::process::register_secret(&auth_secret);
+    let helm = Helm {
+        tool: &ctx.tools.helm,
+    };
+    let started = Instant::now();
+    ctx.run_ok(
+        &helm
+            .as_written(&[
+                "install".into(),
+                "todo-app".into(),
+                "./helm/todo-app".into(),
+                "--set".into(),
+                format!("secrets.databaseUrl={database_url}"),
+                "--set".into(),
+                format!("secrets.betterAuthSecret={auth_secret}"),
+                "--set".into(),
+                "secrets.openaiApiKey=".into(),
+                "-f".into(),
+                values,
+            ])
+            .cwd(&ctx.root),
+    )?;
+    let k = kubectl_in(ctx, &t, PLAN_NAMESPACE);
+    wait_ready_in(ctx, &k, Duration::from_secs(300))?;
+    report.task(
+        "plan: helm install --set (external database) → all Ready",
+        started.elapsed(),
+        "ok",
+    );
+    let snap = kube::Snapshot::parse(
+        &ctx.run_ok(&k.get_workloads_and_pods(kube::SELECTOR))?
+            .stdout,
+    )?;
+    if snap.workloads.iter().any(|w| w.kind == "StatefulSet") {
+        bail!("--set secrets.databaseUrl: the chart still deployed its own PostgreSQL");
+    }
+    let s = journey_via_ingress("127.0.0.1", "plan-set")?;
+    crate::flow::delete_account(&s)?;
+    ctx.say(
+        "--set form: external database, no OpenAI key; sign-up → task → chat (rule-based agent)",
+    );
+    ctx.run_ok(&helm.as_written(&strings(&["uninstall", "todo-app", "--wait"])))?;
+    ctx.run_ok(&kubectl.as_written(
+        &strings(&[
+            "delete",
+            "namespace",
+            "external-db",
+            "--wait=true",
+            "--timeout=180s",
+        ]),
+        None,
+    ))?;
+    Ok(())
+}
+
+const EXTERNAL_DB: &str = r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: external-db
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: postgres
+  namespace: external-db
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: external-postgres}
+  template:
+    metadata:
+      labels: {app: external-postgres}
+    spec:
+      securityContext: {runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, fsGroup: 70}
+      containers:
+        - name: postgres
+          image: IMAGE
+          env:
+            - {name: POSTGRES_USER, value: todo}
+            - {name: POSTGRES_PASSWORD, value: PASSWORD}
+            - {name: POSTGRES_DB, value: todo}
+            - {name: PGDATA, value: /var/lib/postgresql/data/pgdata}
+          ports: [{containerPort: 5432}]
+          readinessProbe:
+            exec: {command: ["pg_isready", "-U", "todo", "-d", "todo"]}
+            periodSeconds: 2
+          resources:
+            requests: {cpu: 50m, memory: 128Mi}
+            limits: {cpu: 500m, memory: 512Mi}
+          volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}, {name: run, mountPath: /var/run/postgresql}]
+      volumes: [{name: data, emptyDir: {}}, {name: run, emptyDir: {}}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: postgres
+  namespace: external-db
+spec:
+  selector: {app: external-postgres}
+  ports: [{port: 5432, targetPort: 5432}]
+"#;
+
+/// The plan's manual path: the images loaded straight into the node (as `minikube image
+/// load` would), `k8s/secrets.yaml` filled from its template, `kubectl apply -f k8s/` in the
+/// plan's order, the plan's own `kubectl wait`, `/health` through a port-forward, then
+/// `kubectl delete -f k8s/`, which leaves only the released volume behind.
+pub fn plan_manifests(ctx: &Ctx, report: &mut Report) -> Result<()> {
+    let t = Target::must()?;
+    current_context_is(ctx, &t)?;
+    let script = std::env::var("XTASK_CLUSTER_UP")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .context("XTASK_CLUSTER_UP names no cluster-up.sh to load images into the node with")?;
+    let app_version =
+        crate::services::app_version(&ctx.root)?.context("Chart.yaml has no appVersion")?;
+    let mut images: Vec<String> = crate::services::SERVICES
+        .iter()
+        .map(|s| format!("{}:{app_version}", s.repository))
+        .collect();
+    // k8s/ names postgres:16-alpine, which cannot be pulled here: the stand-in goes into
+    // this throwaway node under that name.
+    if let Some(local) = &t.postgres_image {
+        let docker = Docker {
+            tool: &ctx.tools.docker,
+            env: &[],
+        };
+        ctx.run_ok(&docker.tag(local, "postgres:16-alpine"))?;
+        images.push("postgres:16-alpine".into());
+        ctx.say(format!(
+            "postgres:16-alpine in the node is {local} (the official image cannot be pulled here)"
+        ));
+        report.task(
+            &format!("plan: k8s/ runs {local} as postgres:16-alpine"),
+            Duration::ZERO,
+            "note",
+        );
+    }
+    let started = Instant::now();
+    ctx.run_ok(&crate::tools::cluster_up_load(
+        std::path::Path::new(&script),
+        &images,
+    ))?;
+    report.task("plan: images loaded into the node", started.elapsed(), "ok");
+
+    let dir = tempfile_dir(ctx, "k8s")?;
+    for e in std::fs::read_dir(ctx.root.join("k8s"))?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".yaml") && name != "secrets.yaml" {
+            std::fs::copy(e.path(), dir.join(&name))?;
+        }
+    }
+    let template = std::fs::read_to_string(ctx.root.join("k8s/secrets.yaml.template"))?;
+    std::fs::write(dir.join("secrets.yaml"), fill_secrets_template(&template))?;
+    let d = dir.to_string_lossy().into_owned();
+    let kubectl = Kubectl {
+        tool: &ctx.tools.kubectl,
+    };
+    let started = Instant::now();
+    ctx.run_ok(&kubectl.as_written(
+        &strings(&["apply", "-f", &format!("{d}/00-namespace.yaml")]),
+        None,
+    ))?;
+    ctx.run_ok(&kubectl.as_written(&strings(&["apply", "-f", &d]), None))?;
+    // The plan's wait, as written; the pods exist a moment after their Deployments.
+    let cctx = ctx.for_context(&t.context);
+    let k = cluster::kubectl(&cctx);
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        let pods = ctx.run(&k.get_pods_json(kube::SELECTOR))?;
+        if kube::parse_pods(&pods.stdout).is_ok_and(|p| p.len() >= 6) {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    ctx.run_ok(&kubectl.as_written(
+        &strings(&[
+            "wait",
+            "--for=condition=ready",
+            "pod",
+            "-l",
+            "app=todo-chatbot",
+            "-n",
+            "todo-app",
+            "--timeout=300s",
+        ]),
+        None,
+    ))?;
+    report.task(
+        "plan: kubectl apply -f k8s/ → kubectl wait",
+        started.elapsed(),
+        "ok",
+    );
+    let health = backend_health(&cctx)?;
+    ctx.say(format!("k8s/: the plan's kubectl wait passed; {health}"));
+
+    let started = Instant::now();
+    ctx.run_ok(&kubectl.as_written(
+        &strings(&["delete", "-f", &d, "--wait=true", "--timeout=300s"]),
+        None,
+    ))?;
+    report.task("plan: kubectl delete -f k8s/", started.elapsed(), "ok");
+    let left = ctx.run_ok(&kubectl.as_written(
+        &strings(&[
+            "get",
+            "pv",
+            "-o",
+            "custom-columns=NAME:.metadata.name,STATUS:.status.phase,CLAIM:.spec.claimRef.name",
+            "--no-headers",
+        ]),
+        None,
+    ))?;
+    let released: Vec<&str> = left
+        .stdout
+        .lines()
+        .filter(|l| l.contains("Released"))
+        .collect();
+    ctx.say(format!(
+        "after kubectl delete -f k8s/: {} released volume(s) remain: {}",
+        released.len(),
+        released.join("; ")
+    ));
+    report.task(
+        &format!(
+            "plan: {} released volume(s) left after delete -f k8s/",
+            released.len()
+        ),
+        Duration::ZERO,
+        "note",
+    );
+    let ns = ctx.run(&cluster::kubectl(&cctx).get_namespace())?;
+    if ns.success() {
+        bail!("namespace todo-app is still there after kubectl delete -f k8s/");
+    }
+    Ok(())
+}
+
+/// `/health` through `kubectl port-forward svc/backend-service`.
+fn backend_health(cctx: &Ctx) -> Result<String> {
+    let cmd = cluster::kubectl(cctx).port_forward("svc/backend-service", 8000);
+    let mut pf = cctx.spawn(&cmd)?;
+    let result = (|| {
+        let t = Instant::now();
+        let port = loop {
+            if let Some(p) = crate::smoke::parse_forwarding(&pf.output()) {
+                break p;
+            }
+            if t.elapsed() > Duration::from_secs(20) || !pf.alive() {
+                bail!("no port-forward: {}", pf.output().trim());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let r = crate::http::get(
+            &format!("http://127.0.0.1:{port}/health"),
+            Duration::from_secs(10),
+        )?;
+        if r.status != 200 {
+            bail!("/health through the port-forward → HTTP {}", r.status);
+        }
+        Ok(format!(
+            "/health 200 through kubectl port-forward (127.0.0.1:{port})"
+        ))
+    })();
+    pf.stop();
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -671,6 +1201,14 @@ mod tests {
         assert!(!f.contains("CHANGE-ME"), "{f}");
         assert!(f.contains("todo:suitepostgrespassword1@"));
         assert!(f.contains("POSTGRES_PASSWORD: \"suitepostgrespassword1\""));
+    }
+
+    #[test]
+    fn base64_decodes_what_kubernetes_encodes() {
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode("aGVsbG8h").unwrap(), b"hello!");
+        assert_eq!(base64_decode("").unwrap(), b"");
+        assert!(base64_decode("a$b=").is_none());
     }
 
     #[test]

@@ -129,7 +129,8 @@ pub fn run(base: &str, origin: &str, host: Option<&str>, keep: bool) -> Result<J
     result
 }
 
-fn journey(s: &Session) -> Result<Journey> {
+/// Tasks through the proxy and the chat, for a signed-in user.
+pub fn journey(s: &Session) -> Result<Journey> {
     let uid = &s.user_id;
     let token = s.expect("GET", "/api/auth/token", None, 200)?.json()?;
     if token["token"]

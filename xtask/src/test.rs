@@ -371,6 +371,12 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 Step::InProcess("changed redeploy under traffic", c::changed_redeploy),
                 Step::InProcess("failure drills", c::failure_drills),
                 Step::InProcess("down --purge", c::down_purge),
+                Step::InProcess(
+                    "the plan's bare helm install, then an upgrade",
+                    c::plan_bare_install,
+                ),
+                Step::InProcess("the plan's --set form, external database", c::plan_set_form),
+                Step::InProcess("the plan's kubectl apply -f k8s/", c::plan_manifests),
             ]
         }
         other => return Err(Verdict::Failed(format!("no plan for suite {other}"))),

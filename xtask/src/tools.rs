@@ -536,6 +536,47 @@ pub struct Kubectl<'a> {
 }
 
 impl Kubectl<'_> {
+    /// A kubectl command exactly as the deployment plan writes it (current context), for the
+    /// `cluster` suite; `stdin` is a manifest piped to `-f -`, kept out of the logs.
+    pub fn as_written(&self, args: &[String], stdin: Option<String>) -> Cmd {
+        let mut c = self
+            .tool
+            .cmd()
+            .args(args.iter().cloned())
+            .timeout(Duration::from_secs(6 * 60))
+            .mutating();
+        if let Some(text) = stdin {
+            c = c.stdin_secret(text);
+        }
+        c
+    }
+
+    pub fn current_context(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["config", "current-context"])
+            .timeout(QUICK)
+    }
+
+    /// One Secret's data, for comparing before and after an upgrade: its output is secret.
+    pub fn secret_json(&self, context: &str, namespace: &str, name: &str) -> Cmd {
+        self.tool
+            .cmd()
+            .args([
+                "--context",
+                context,
+                "-n",
+                namespace,
+                "get",
+                "secret",
+                name,
+                "-o",
+                "json",
+            ])
+            .timeout(QUICK)
+            .sensitive_output()
+    }
+
     pub fn version_client(&self) -> Cmd {
         self.tool
             .cmd()
@@ -571,6 +612,16 @@ impl Helm<'_> {
             .cmd()
             .args(["version", "--template", "{{.Version}}"])
             .timeout(QUICK)
+    }
+
+    /// A helm command exactly as the deployment plan writes it (in the kubeconfig's current
+    /// context and namespace), for the `cluster` suite, which proves those commands work.
+    pub fn as_written(&self, args: &[String]) -> Cmd {
+        self.tool
+            .cmd()
+            .args(args.iter().cloned())
+            .timeout(Duration::from_secs(10 * 60))
+            .mutating()
     }
 
     pub fn lint_strict(&self, chart: &Path, values: &[PathBuf], set: &[String]) -> Cmd {
@@ -709,6 +760,17 @@ pub struct StartOptions {
     pub memory_mb: u64,
     pub cpus: u32,
     pub kubernetes_version: Option<String>,
+}
+
+/// The CI machine's `cluster-up.sh` (`XTASK_CLUSTER_UP`): `--load` puts images from the
+/// Docker engine straight into the node, as `minikube image load` would.
+pub fn cluster_up_load(script: &Path, images: &[String]) -> Cmd {
+    Cmd::new("bash")
+        .arg(script.to_string_lossy())
+        .arg("--load")
+        .args(images.iter().cloned())
+        .timeout(Duration::from_secs(15 * 60))
+        .mutating()
 }
 
 /// kind, for clusters whose nodes are Docker containers: images reach them by `kind load`.
