@@ -75,6 +75,14 @@ pub struct Args {
     /// A chart value, `KEY=VALUE` (repeatable); wins over everything else.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Under --dry-run: the exit code of a check that would stop a real deploy.
+    #[arg(skip)]
+    dry_run_blocked: std::cell::Cell<Option<u8>>,
+}
+
+/// The tools `setup` fetches (a real deploy offers to, so their absence does not stop it).
+fn is_fetchable(tool: &str) -> bool {
+    crate::setup::PINS.iter().any(|p| p.name == tool)
 }
 
 /// Why a deploy did not finish, and what the watch saw.
@@ -98,6 +106,19 @@ impl Args {
                 && std::env::var(format!("XTASK_{}", t.name.to_uppercase()))
                     .map_or(true, |v| v.is_empty())
         };
+        if ctx.global.dry_run {
+            let missing: Vec<&str> = cluster_tools
+                .iter()
+                .filter(|t| !t.found())
+                .map(|t| t.name)
+                .collect();
+            if !missing.is_empty() {
+                println!(
+                    "would run: cargo xtask setup {}   (not installed: deploy offers to fetch the pinned versions into .tools/, sha256-verified)",
+                    missing.join(" ")
+                );
+            }
+        }
         let ctx = if !ctx.global.dry_run && cluster_tools.iter().any(fetchable) {
             crate::setup::ensure_tools(ctx, self.up.yes)?;
             refreshed = ctx.with_tools(crate::tools::Tools::resolve(&ctx.root));
@@ -118,6 +139,12 @@ impl Args {
             ctx.say(format!("report: {}", ctx.rel(&path).display()));
         }
         result?;
+        if let Some(code) = self.dry_run_blocked.get() {
+            ctx.say(format!(
+                "a real deploy would stop at the checks marked above (exit {code})"
+            ));
+            return Err(Exit(code).into());
+        }
         report.verdict(ctx, "see the report")
     }
 
@@ -145,7 +172,25 @@ impl Args {
         // 1. The tools and the daemon.
         let t = Instant::now();
         let checks = doctor::run_checks(ctx, true);
-        if let Some(id) = doctor::first_failure(&checks) {
+        // A dry run shows the whole plan even so: it marks what it could not verify, and its
+        // exit code still says whether a real deploy would start (a tool `setup` fetches
+        // does not stop one; anything else does).
+        let blocking = checks.iter().find(|c| {
+            c.level == doctor::Level::Fail
+                && !(ctx.global.dry_run && c.found == "not found" && is_fetchable(c.name.as_str()))
+        });
+        if ctx.global.dry_run {
+            for c in checks.iter().filter(|c| c.level == doctor::Level::Fail) {
+                ctx.say(format!(
+                    "! not verified: {}: {}  [{}]",
+                    c.name,
+                    c.found,
+                    c.id.unwrap_or("")
+                ));
+            }
+            self.dry_run_blocked
+                .set(blocking.and_then(|c| c.id).map(doctor::exit_code));
+        } else if let Some(id) = blocking.and_then(|c| c.id) {
             for c in checks.iter().filter(|c| c.level == doctor::Level::Fail) {
                 ctx.say(format!(
                     "✗ {}: {}  [{}]",
@@ -161,11 +206,13 @@ impl Args {
             return Err(Exit(doctor::exit_code(id)).into());
         }
         report.task("doctor", t.elapsed(), "ok");
-        let helm = helm_version(ctx)?;
-        ctx.say(format!(
-            "helm {helm} (Helm {}): upgrade --install without --wait/--atomic, the same flags for Helm 3 and 4",
-            helm.major
-        ));
+        if ctx.tools.helm.found() || !ctx.global.dry_run {
+            let helm = helm_version(ctx)?;
+            ctx.say(format!(
+                "helm {helm} (Helm {}): upgrade --install without --wait/--atomic, the same flags for Helm 3 and 4",
+                helm.major
+            ));
+        }
 
         // 2. The cluster: minikube is started when needed; any other context must answer.
         let (up_took, would_start) = if cluster::on_minikube(ctx) {
@@ -190,7 +237,16 @@ impl Args {
         // 3. The images, into the daemon the cluster uses.
         let t = Instant::now();
         let built = if would_start {
-            println!("would run: cargo xtask build --target minikube (once the profile is up)");
+            // The tags are known without a daemon: they hash the build contexts.
+            let inputs = services::BuildInputs::new(&self.bases, &self.build_args)?;
+            for s in services::SERVICES {
+                if let Some(d) = services::content_digest(&ctx.root, &s, &inputs)? {
+                    println!(
+                        "would build: {}:{} into minikube's daemon, once the profile is up (unless it is there already)",
+                        s.repository, d.tag
+                    );
+                }
+            }
             Vec::new()
         } else {
             let (target, built) = build::Args {
@@ -238,7 +294,15 @@ impl Args {
 
         // 4. What to go back to if this fails (and whether the release exists).
         let release = cluster::release(ctx);
-        let history = ctx.run(&release.history())?;
+        let history = if ctx.global.dry_run && !ctx.tools.helm.found() {
+            crate::process::Outcome {
+                code: Some(1),
+                stderr: "not verified: helm is not installed".into(),
+                ..Default::default()
+            }
+        } else {
+            ctx.run(&release.history())?
+        };
         let (first_install, previous) = if history.success() {
             let h = kube::parse_history(&history.stdout)?;
             (h.is_empty(), kube::last_deployed(&h))

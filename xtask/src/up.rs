@@ -78,6 +78,16 @@ impl Args {
         }
         let t = Instant::now();
         let profile = ctx.global.profile.as_str();
+        if !ctx.tools.minikube.found() && ctx.global.dry_run {
+            println!(
+                "would run: minikube start -p {profile} --driver {} --memory {} --cpus {}, then `minikube addons enable ingress` and wait for its controller   (not verified: minikube is not installed yet)",
+                self.driver, self.memory, self.cpus
+            );
+            return Ok(Up {
+                took: t.elapsed(),
+                started: true,
+            });
+        }
         if !ctx.tools.minikube.found() {
             ctx.say(format!(
                 "✗ minikube not found  [TOOL_MINIKUBE_MISSING]\n    {} ({})",

@@ -476,6 +476,61 @@ fn dry_run_prints_the_plan_with_secrets_redacted() {
 }
 
 #[test]
+fn dry_run_on_a_machine_with_only_docker_still_shows_the_whole_plan() {
+    let mut f = cluster();
+    for tool in ["XTASK_MINIKUBE", "XTASK_KUBECTL", "XTASK_HELM"] {
+        f.unset_env(tool);
+    }
+    // No kubectl, helm or minikube anywhere: not in .tools/, and a PATH with only what the
+    // fake docker script itself needs.
+    let bin = f.dir.path().join("only-basics");
+    fs::create_dir_all(&bin).unwrap();
+    for tool in ["bash", "env", "basename", "cat", "mkdir", "sleep"] {
+        let real = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| std::path::Path::new(d).join(tool))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("no {tool} in /usr/bin or /bin"));
+        std::os::unix::fs::symlink(real, bin.join(tool)).unwrap();
+    }
+    f.set_env("PATH", &bin.display().to_string());
+    let secret = "env-secret-that-must-never-show-0123456789";
+    f.set_env("BETTER_AUTH_SECRET", secret);
+    let r = deploy(&f, &["--dry-run"]);
+    // A real deploy would start (it offers to fetch the three tools), so exit 0.
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r
+        .stdout
+        .contains("would run: cargo xtask setup kubectl helm minikube"));
+    r.says("! not verified: minikube: not found");
+    assert!(
+        r.stdout.contains("would run: minikube start -p minikube"),
+        "{r:?}"
+    );
+    for s in ["todo-frontend:", "todo-backend:", "todo-mcp:"] {
+        assert!(
+            r.stdout.contains(&format!("would build: {s}")),
+            "{s}\n{r:?}"
+        );
+    }
+    assert!(r.stdout.contains("would run: "), "{r:?}");
+    assert!(r.stdout.contains("upgrade --install todo-app"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("secrets.betterAuthSecret=*** (from environment)"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("would watch:"), "{r:?}");
+    assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
+    // Only docker was asked anything, and nothing that changes a thing.
+    assert!(
+        f.calls().iter().all(|c| c.starts_with("docker version")),
+        "{:?}",
+        f.calls()
+    );
+}
+
+#[test]
 fn an_unreachable_cluster_is_named_before_anything_is_installed() {
     for (version, stderr) in [
         ("helm4-version.txt", "helm4-history-unreachable.stderr"),
