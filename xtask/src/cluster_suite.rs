@@ -637,6 +637,76 @@ pub fn failure_drills(ctx: &Ctx, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
+/// A database restart is not an app restart: PostgreSQL's pod is deleted under a bounded
+/// request loop through the ingress. No app container may restart, and once everything is
+/// Ready again, no request may fail.
+pub fn database_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
+    let t = Target::must()?;
+    let cctx = ctx.for_context(&t.context);
+    let restarts = |pods: &[kube::Pod]| -> u32 {
+        pods.iter()
+            .filter(|p| p.metadata.component() != "postgres")
+            .map(|p| p.restarts())
+            .sum()
+    };
+    let before = cluster::pods(&cctx)?;
+    let pg = before
+        .iter()
+        .find(|p| p.metadata.component() == "postgres" && !p.terminating())
+        .context("no PostgreSQL pod in the release")?
+        .name()
+        .to_string();
+    let addr = ingress(&cctx);
+    let traffic = Traffic::start(addr.clone());
+    let started = Instant::now();
+    ctx.run_ok(&cluster::kubectl(&cctx).delete_pod(&pg))?;
+    // Gone, then back: wait until the new PostgreSQL pod and everything else is Ready.
+    std::thread::sleep(Duration::from_secs(3));
+    wait_all_ready(&cctx, Duration::from_secs(180))?;
+    let back = started.elapsed();
+    let (during_sent, during_failed, _) = traffic.stop();
+    // After recovery (10 s is the budget to recover in): a short loop that must not lose a
+    // single request, and users whose every request needs the database.
+    std::thread::sleep(Duration::from_secs(10));
+    let after = Traffic::start(addr.clone());
+    let mut journeys = Vec::new();
+    for _ in 0..3 {
+        journeys.push(
+            journey_via_ingress(&addr, "db-restart")
+                .and_then(|s| crate::flow::delete_account(&s)),
+        );
+    }
+    let (sent, failed, errors) = after.stop();
+    if let Some(Err(e)) = journeys.into_iter().find(|j| j.is_err()) {
+        return Err(e.context("a user's journey after PostgreSQL came back"));
+    }
+    let now = cluster::pods(&cctx)?;
+    let restarted = restarts(&now).saturating_sub(restarts(&before));
+    report.task("drill: PostgreSQL restarted under traffic", back, "ok");
+    for (name, value) in [
+        ("app container restarts while PostgreSQL restarted", restarted as f64),
+        (
+            &*format!("failed requests after recovery (of {sent})"),
+            failed as f64,
+        ),
+    ] {
+        let mut g = Gate::at_most("db-restart", name, value, 0.0, "");
+        g.enforced = false;
+        report.gates.push(g);
+    }
+    ctx.say(format!(
+        "PostgreSQL pod {pg} deleted: all Ready again after {:.0}s; {during_failed} of {during_sent} requests failed meanwhile; {restarted} app container restarts; after recovery {failed} of {sent} failed",
+        back.as_secs_f64()
+    ));
+    if restarted > 0 {
+        bail!("{restarted} app container restart(s) while PostgreSQL restarted: a database restart must not restart the apps");
+    }
+    if failed > 0 {
+        bail!("{failed} of {sent} requests failed after recovery: {errors:?}");
+    }
+    Ok(())
+}
+
 /// `down --purge`: the release and the namespace are gone.
 pub fn down_purge(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let t = Target::must()?;

@@ -977,6 +977,14 @@ impl KubectlIn<'_> {
             .timeout(Duration::from_secs(3600))
     }
 
+    /// Deletes one pod (its controller makes a new one): a drill's way to restart it.
+    pub fn delete_pod(&self, pod: &str) -> Cmd {
+        self.base()
+            .args(["delete", "pod", pod, "--wait=false"])
+            .timeout(QUICK)
+            .mutating()
+    }
+
     pub fn delete_pvcs(&self) -> Cmd {
         self.base()
             .args([
