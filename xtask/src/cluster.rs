@@ -44,25 +44,35 @@ pub fn minikube_ip(ctx: &Ctx) -> Option<String> {
 /// Whether the profile runs (`minikube status`) and how it was created (`profile list`):
 /// `None` for a profile that does not exist, or when minikube is not installed.
 pub fn profile_state(ctx: &Ctx) -> (bool, Option<crate::tools::Profile>) {
+    let (status, profile) = profile_view(ctx);
+    (status.is_some_and(|s| s.running()), profile)
+}
+
+/// `minikube status` of every node (when it answers with JSON) and the profile's settings.
+pub fn profile_view(
+    ctx: &Ctx,
+) -> (
+    Option<crate::tools::ProfileStatus>,
+    Option<crate::tools::Profile>,
+) {
     if !ctx.tools.minikube.found() {
-        return (false, None);
+        return (None, None);
     }
     let name = ctx.global.profile.as_str();
     let mk = crate::tools::Minikube {
         tool: &ctx.tools.minikube,
         profile: name,
     };
-    let running = ctx
+    let status = ctx
         .run(&mk.status())
         .ok()
-        .and_then(|o| crate::tools::parse_minikube_status(&o.stdout))
-        .is_some_and(|s| s.running());
+        .and_then(|o| crate::tools::parse_minikube_status(&o.stdout));
     let profile = ctx
         .run(&mk.profile_list())
         .ok()
         .and_then(|o| crate::tools::parse_profiles(&o.stdout).ok())
         .and_then(|ps| ps.into_iter().find(|p| p.name == name));
-    (running, profile)
+    (status, profile)
 }
 
 /// How often watches poll: `XTASK_POLL_MS` (tests make it fast), else one second, the

@@ -25,9 +25,13 @@ pub const MIN_HELM: Version = Version::new(3, 14, 0);
 pub const MIN_MEMORY_MB: u64 = 4096;
 pub const MIN_CPUS: u32 = 2;
 
-/// Stable problem ids and their exit codes. Ranges follow minikube's: 2x resources,
-/// 4x client tools, 7x the cluster, 8x the container provider (Docker), 9x the checks.
+/// Stable problem ids and their exit codes. Ranges follow minikube's: 1x the profile's
+/// settings, 2x resources, 4x client tools, 5x the driver, 7x the cluster, 8x the container
+/// provider (Docker), 9x the checks.
 pub const PROBLEMS: &[(&str, u8)] = &[
+    ("MINIKUBE_PROFILE_MISMATCH", 11),
+    ("CLUSTER_REQUESTS_DO_NOT_FIT", 20),
+    ("DOCKER_MEMORY_LOW", 22),
     ("MINIKUBE_MEMORY_LOW", 23),
     ("MINIKUBE_CPUS_LOW", 29),
     ("TOOL_MINIKUBE_MISSING", 41),
@@ -37,10 +41,12 @@ pub const PROBLEMS: &[(&str, u8)] = &[
     ("TOOL_HELM_MISSING", 45),
     ("TOOL_HELM_TOO_OLD", 46),
     ("KUBECTL_VERSION_SKEW", 47),
+    ("MINIKUBE_DRIVER_AS_ROOT", 57),
     ("MINIKUBE_NOT_RUNNING", 70),
     ("MINIKUBE_RUNTIME_NOT_DOCKER", 71),
     ("INGRESS_ADDON_DISABLED", 72),
     ("HOSTS_ENTRY_MISSING", 73),
+    ("MINIKUBE_KUBECONFIG_STALE", 74),
     ("TOOL_DOCKER_MISSING", 82),
     ("DOCKER_DAEMON_DOWN", 89),
     ("CHECK_ERROR", 98),
@@ -429,12 +435,21 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         })
         .unwrap_or_default();
     let status = ctx.run(&mk.status())?;
-    st.running = tools::parse_minikube_status(&status.stdout)
-        .map(|s| s.running())
-        .unwrap_or(false);
+    let parsed = tools::parse_minikube_status(&status.stdout);
+    st.running = parsed.as_ref().is_some_and(|s| s.running());
+    let nodes = parsed.as_ref().map(|s| s.nodes.len()).unwrap_or(1);
     let summary = format!(
-        "`{name}`: {}, driver {driver}, runtime {runtime}",
-        if st.running { "Running" } else { "not running" }
+        "`{name}`: {}, driver {driver}, runtime {runtime}{}",
+        match &parsed {
+            Some(_) if st.running => "Running".to_string(),
+            Some(s) if nodes > 1 => format!("not running ({})", s.summary()),
+            _ => "not running".to_string(),
+        },
+        if nodes > 1 {
+            format!(", {nodes} nodes")
+        } else {
+            String::new()
+        }
     );
     checks.push(if st.running {
         Check::ok("minikube profile", summary)
@@ -447,6 +462,15 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             format!("`cargo xtask up` (or `minikube start -p {name}`)"),
         )
     });
+    if parsed.as_ref().is_some_and(|s| s.kubeconfig_stale()) {
+        checks.push(Check::problem(
+            "kube context",
+            Level::Warn,
+            format!("`{name}` is Misconfigured: it points at an old address of the cluster"),
+            "MINIKUBE_KUBECONFIG_STALE",
+            format!("`minikube -p {name} update-context` (`cargo xtask up` does it)"),
+        ));
+    }
     if let Some(c) = &cfg {
         if c.memory_mb < MIN_MEMORY_MB {
             checks.push(Check::problem(

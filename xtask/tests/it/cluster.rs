@@ -77,22 +77,222 @@ fn up_creates_a_profile_only_when_allowed() {
 }
 
 #[test]
-fn up_with_too_little_memory_is_the_doctors_problem() {
+fn up_uses_an_existing_small_profile_and_refuses_to_create_one() {
+    // minikube sizes a profile created by a plain `minikube start` to 25 % of RAM, 3072 MB at
+    // least: running, it is the cluster to use (the doctor's fit check judges the room).
     let f = cluster();
     let list = fs::read_to_string(f.scenario().join("minikube-profile-list.json")).unwrap();
     f.file(
         "small.json",
-        &list.replace("\"Memory\":4096", "\"Memory\":2048"),
+        &list.replace("\"Memory\":4096", "\"Memory\":3072"),
     );
     minikube_answers(&f, "profile list -o json", 0, "small.json");
     let r = f.xtask(&["up"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    r.says("profile `minikube` is running");
+
+    // A new profile the xtask creates still gets 4 GB: asking for less is refused.
+    let f = cluster();
+    absent_profile(&f);
+    let r = f.xtask(&["up", "--yes", "--memory", "2048"]);
     assert_eq!(r.code, 23, "{r:?}");
-    assert!(
-        r.stderr.contains("[MINIKUBE_MEMORY_LOW]")
-            && r.stderr
-                .contains("minikube delete -p minikube && cargo xtask up"),
-        "{r:?}"
+    r.says("[MINIKUBE_MEMORY_LOW]");
+    assert_eq!(count(&f, "minikube -p minikube start"), 0);
+}
+
+/// A stopped profile answers `minikube status` with exit 7 and every component Stopped.
+fn stopped_profile(f: &Fake, driver: &str) {
+    f.fixture("minikube-status-stopped.json")
+        .fixture("minikube-start-driver-mismatch.stderr");
+    let list = fs::read_to_string(f.scenario().join("minikube-profile-list.json")).unwrap();
+    f.file(
+        "stopped-list.json",
+        &list
+            .replace("\"Status\":\"Running\"", "\"Status\":\"Stopped\"")
+            .replace("\"Driver\":\"docker\"", &format!("\"Driver\":\"{driver}\"")),
     );
+    minikube_answers(
+        f,
+        "-p minikube status -o json",
+        7,
+        "minikube-status-stopped.json",
+    );
+    minikube_answers(f, "profile list -o json", 0, "stopped-list.json");
+    // As minikube does: a --driver other than the profile's exits GUEST_DRIVER_MISMATCH.
+    f.rule_err(
+        "minikube",
+        &format!("-p minikube start*--driver [!{}]*", &driver[..1]),
+        81,
+        "-",
+        "minikube-start-driver-mismatch.stderr",
+    )
+    .rule("minikube", "-p minikube start*", 0, "-");
+}
+
+#[test]
+fn up_starts_an_existing_profile_with_its_own_settings() {
+    // Created with kvm2: `--driver docker` would make minikube exit GUEST_DRIVER_MISMATCH.
+    let f = cluster();
+    stopped_profile(&f, "kvm2");
+    let r = f.xtask(&["up"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let starts: Vec<String> = f
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("minikube -p minikube start"))
+        .collect();
+    assert_eq!(starts, ["minikube -p minikube start"], "{r:?}");
+    r.says("as it was created: driver kvm2, 4096 MB, 2 CPUs");
+}
+
+#[test]
+fn up_refuses_settings_the_existing_profile_does_not_have() {
+    for (args, names) in [
+        (
+            &["up", "--driver", "kvm2"][..],
+            "driver docker (you asked for kvm2)",
+        ),
+        (
+            &["up", "--memory", "8192"][..],
+            "4096 MB (you asked for 8192 MB)",
+        ),
+        (&["up", "--cpus", "4"][..], "2 CPUs (you asked for 4)"),
+        (
+            &["up", "--kubernetes-version", "v1.30.0"][..],
+            "Kubernetes v1.31.0 (you asked for v1.30.0)",
+        ),
+    ] {
+        let f = cluster();
+        let r = f.xtask(args);
+        assert_eq!(r.code, 11, "{args:?}: {r:?}");
+        r.says(names);
+        r.says("[MINIKUBE_PROFILE_MISMATCH]");
+        r.says("minikube delete -p minikube && cargo xtask up");
+        assert_eq!(count(&f, "minikube -p minikube start"), 0);
+    }
+    // The profile's own values (and minikube's alias of a driver) are no conflict.
+    let f = cluster();
+    let r = f.xtask(&[
+        "up",
+        "--driver",
+        "docker",
+        "--memory",
+        "4096",
+        "--cpus",
+        "2",
+        "--kubernetes-version",
+        "1.31.0",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let f = cluster();
+    stopped_profile(&f, "kvm2");
+    let r = f.xtask(&["up", "--driver", "kvm"]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[test]
+fn up_as_root_with_the_docker_driver_says_so_before_starting() {
+    let mut f = cluster();
+    absent_profile(&f);
+    f.set_env("XTASK_EUID", "0");
+    let r = f.xtask(&["up", "--yes"]);
+    assert_eq!(r.code, 57, "{r:?}");
+    r.says("minikube refuses the docker driver with root privileges (it exits DRV_AS_ROOT)");
+    r.says("[MINIKUBE_DRIVER_AS_ROOT]");
+    r.says("sudo usermod -aG docker $USER");
+    assert_eq!(count(&f, "minikube -p minikube start"), 0);
+    // A stopped profile of the docker driver: the same, before `minikube start`.
+    let mut f = cluster();
+    stopped_profile(&f, "docker");
+    f.set_env("XTASK_EUID", "0");
+    let r = f.xtask(&["up"]);
+    assert_eq!(r.code, 57, "{r:?}");
+    assert_eq!(count(&f, "minikube -p minikube start"), 0);
+    // Root with a VM driver is minikube's business, not ours.
+    let mut f = cluster();
+    stopped_profile(&f, "kvm2");
+    f.set_env("XTASK_EUID", "0");
+    let r = f.xtask(&["up"]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[test]
+fn up_checks_docker_desktops_memory_before_asking_minikube_for_4_gb() {
+    let f = cluster();
+    absent_profile(&f);
+    f.fixture("docker-system-info-desktop.json");
+    f.rule(
+        "docker",
+        "system info --format*",
+        0,
+        "docker-system-info-desktop.json",
+    );
+    let r = f.xtask(&["up", "--yes"]);
+    assert_eq!(r.code, 22, "{r:?}");
+    r.says("Docker Desktop gives its VM 2996 MB of memory; a minikube profile of 4096 MB does not fit in it");
+    r.says("[DOCKER_MEMORY_LOW]");
+    r.says("Settings → Resources → Memory: at least 5 GB");
+    assert_eq!(count(&f, "minikube -p minikube start"), 0);
+    // Docker Engine on Linux: the host's memory is minikube's to check.
+    let f = cluster();
+    absent_profile(&f);
+    f.fixture("docker-system-info.json");
+    f.rule(
+        "docker",
+        "system info --format*",
+        0,
+        "docker-system-info.json",
+    );
+    let r = f.xtask(&["up", "--yes"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(count(&f, "minikube -p minikube start --driver docker"), 1);
+}
+
+#[test]
+fn up_updates_a_stale_kube_context_instead_of_waiting_on_it() {
+    let f = cluster();
+    f.fixture("minikube-status-misconfigured.json")
+        .fixture("minikube-update-context.txt");
+    // minikube status exits 4 (k8s not running flag) when the kubeconfig is Misconfigured.
+    minikube_answers(
+        &f,
+        "-p minikube status -o json",
+        4,
+        "minikube-status-misconfigured.json",
+    );
+    f.rule(
+        "minikube",
+        "-p minikube update-context",
+        0,
+        "minikube-update-context.txt",
+    );
+    let r = f.xtask(&["up"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    r.says("points at an old address of the cluster (minikube status: Kubeconfig Misconfigured): running `minikube -p minikube update-context`");
+    let calls = f.calls();
+    let update = calls
+        .iter()
+        .position(|c| c == "minikube -p minikube update-context")
+        .unwrap_or_else(|| panic!("{calls:?}"));
+    let readyz = calls.iter().position(|c| c.contains("/readyz")).unwrap();
+    assert!(update < readyz, "{calls:?}");
+    assert_eq!(count(&f, "minikube -p minikube start"), 0);
+}
+
+#[test]
+fn up_reads_a_multi_node_profile_as_running() {
+    let f = cluster();
+    f.fixture("minikube-status-multinode.json");
+    minikube_answers(
+        &f,
+        "-p minikube status -o json",
+        0,
+        "minikube-status-multinode.json",
+    );
+    let r = f.xtask(&["up"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    r.says("profile `minikube` is running");
+    assert_eq!(count(&f, "minikube -p minikube start"), 0);
 }
 
 #[test]

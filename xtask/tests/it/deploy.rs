@@ -384,7 +384,9 @@ fn a_tool_missing_from_path_makes_deploy_offer_setup() {
         .map(|d| d.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
     assert!(
-        !installed.iter().any(|n| n.to_string_lossy().starts_with("helm-")),
+        !installed
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with("helm-")),
         "{installed:?}"
     );
 }

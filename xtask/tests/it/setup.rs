@@ -762,7 +762,10 @@ fn a_version_that_is_not_published_names_itself_and_the_fix() {
     let e = w.entry("helm");
     let r = w.xtask(&["setup", "helm"]);
     assert_ne!(r.code, 0, "{r:?}");
-    r.says(format!("helm {} is not published there (HTTP 404)", e.version));
+    r.says(format!(
+        "helm {} is not published there (HTTP 404)",
+        e.version
+    ));
     r.says("cargo xtask setup --list");
     r.says("XTASK_HELM");
     r.says("check the mirror in XTASK_SETUP_BASE_URL");
