@@ -75,6 +75,65 @@ pub fn profile_view(
     (status, profile)
 }
 
+/// The release's requests against the cluster's free room (CPU in millicores, memory in
+/// bytes).
+#[derive(Clone, Debug)]
+pub struct Room {
+    pub release: (u64, u64),
+    pub allocatable: (u64, u64),
+    pub others: (u64, u64),
+}
+
+impl Room {
+    pub fn free(&self) -> (u64, u64) {
+        (
+            self.allocatable.0.saturating_sub(self.others.0),
+            self.allocatable.1.saturating_sub(self.others.1),
+        )
+    }
+
+    pub fn fits(&self) -> bool {
+        let free = self.free();
+        self.release.0 <= free.0 && self.release.1 <= free.1
+    }
+
+    pub fn summary(&self) -> String {
+        let free = self.free();
+        format!(
+            "the release asks cpu {}m, memory {}; free: cpu {}m, memory {} (allocatable cpu {}m, memory {}, minus other pods' requests cpu {}m, memory {})",
+            self.release.0,
+            kube::mib(self.release.1),
+            free.0,
+            kube::mib(free.1),
+            self.allocatable.0,
+            kube::mib(self.allocatable.1),
+            self.others.0,
+            kube::mib(self.others.1)
+        )
+    }
+}
+
+/// Renders the chart as `deploy` installs it (its values-dev.yaml when present) and reads
+/// the nodes and every pod from the API.
+pub fn room(ctx: &Ctx, app_version: &str) -> Result<Room> {
+    let mut flags = crate::render::fixed_values(app_version);
+    let dev = ctx.root.join(kube::CHART).join("values-dev.yaml");
+    if dev.is_file() {
+        flags.push("-f".into());
+        flags.push(dev.display().to_string());
+    }
+    let docs = crate::render::template(ctx, &flags)?;
+    let (cpu, mem_mib) = crate::lint::release_requests(&docs)?;
+    let k = kubectl(ctx);
+    let nodes = kube::parse_nodes(&ctx.run_ok(&k.nodes_json())?.stdout)?;
+    let pods = kube::parse_pods(&ctx.run_ok(&k.all_pods_json())?.stdout)?;
+    Ok(Room {
+        release: (cpu, (mem_mib * 1024.0 * 1024.0).round() as u64),
+        allocatable: kube::allocatable(&nodes),
+        others: kube::other_pods_requests(&pods),
+    })
+}
+
 /// How often watches poll: `XTASK_POLL_MS` (tests make it fast), else one second, the
 /// resolution of the timestamps SC-002 reads anyway.
 pub fn poll_interval() -> Duration {

@@ -171,6 +171,7 @@ pub fn run_checks(ctx: &Ctx, required_only: bool) -> Vec<Check> {
     if !required_only {
         steps.extend([
             ("minikube profile", check_profile as CheckFn),
+            ("cluster room", check_room),
             ("ingress addon", check_ingress),
             ("todo.local", check_hosts),
             ("optional helpers", check_helpers),
@@ -472,29 +473,35 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         ));
     }
     if let Some(c) = &cfg {
-        if c.memory_mb < MIN_MEMORY_MB {
-            checks.push(Check::problem(
-                "minikube memory",
-                Level::Fail,
-                format!("{} MB", c.memory_mb),
-                "MINIKUBE_MEMORY_LOW",
-                format!(
-                    "the release needs ≥ {MIN_MEMORY_MB} MB: `minikube delete -p {name} && cargo xtask up` (memory is fixed when a profile is created)"
-                ),
-            ));
+        // What the profile was created with is fixed; whether the release fits is the
+        // cluster-room check's question once it runs. A small stopped profile is worth a note.
+        let memory = if c.memory_mb == 0 {
+            "no limit".to_string()
         } else {
-            checks.push(Check::ok("minikube memory", format!("{} MB", c.memory_mb)));
-        }
-        if c.cpus < MIN_CPUS {
-            checks.push(Check::problem(
-                "minikube cpus",
-                Level::Fail,
-                c.cpus.to_string(),
-                "MINIKUBE_CPUS_LOW",
+            format!("{} MB", c.memory_mb)
+        };
+        let small = |what: &str, id: &'static str| {
+            Check::problem(
+                &format!("minikube {what}"),
+                Level::Warn,
+                if what == "memory" {
+                    memory.clone()
+                } else {
+                    c.cpus.to_string()
+                },
+                id,
                 format!(
-                    "≥ {MIN_CPUS} CPUs are needed: `minikube delete -p {name} && cargo xtask up`"
+                    "below the {MIN_MEMORY_MB} MB / {MIN_CPUS} CPUs `cargo xtask up` gives a new profile; once it runs, `cargo xtask doctor` checks that the release fits (`minikube delete -p {name} && cargo xtask up` recreates it bigger)"
                 ),
-            ));
+            )
+        };
+        if c.memory_mb != 0 && c.memory_mb < MIN_MEMORY_MB && !st.running {
+            checks.push(small("memory", "MINIKUBE_MEMORY_LOW"));
+        } else {
+            checks.push(Check::ok("minikube memory", memory.clone()));
+        }
+        if c.cpus != 0 && c.cpus < MIN_CPUS && !st.running {
+            checks.push(small("cpus", "MINIKUBE_CPUS_LOW"));
         } else {
             checks.push(Check::ok("minikube cpus", c.cpus.to_string()));
         }
@@ -510,6 +517,33 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
     }
     st.profile = Some(profile);
     Ok(checks)
+}
+
+/// The release's requests (the chart as `deploy` renders it) against what the running
+/// cluster's nodes have left: allocatable minus every other pod's requests.
+fn check_room(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
+    if !st.running || !ctx.tools.helm.found() || !ctx.tools.kubectl.found() {
+        return Ok(vec![]);
+    }
+    let Some(app_version) = crate::services::app_version(&ctx.root)? else {
+        return Ok(vec![]);
+    };
+    let room = crate::cluster::room(ctx, &app_version)?;
+    let p = &ctx.global.profile;
+    let found = room.summary();
+    Ok(vec![if room.fits() {
+        Check::ok("cluster room", found)
+    } else {
+        Check::problem(
+            "cluster room",
+            Level::Fail,
+            found,
+            "CLUSTER_REQUESTS_DO_NOT_FIT",
+            format!(
+                "the scheduler would leave pods Pending. Free room (`kubectl --context {p} get pods -A` shows the other pods), lower resources.*.requests in the chart values, or recreate the profile bigger: `minikube delete -p {p} && cargo xtask up --memory 8192 --cpus 4`"
+            ),
+        )
+    }])
 }
 
 fn check_ingress(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {

@@ -18,6 +18,7 @@ pub const CHART: &str = "helm/todo-app";
 #[serde(rename_all = "camelCase", default)]
 pub struct Meta {
     pub name: String,
+    pub namespace: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub generation: Option<i64>,
     pub deletion_timestamp: Option<String>,
@@ -294,6 +295,40 @@ impl Snapshot {
 
 pub fn parse_pods(stdout: &str) -> Result<Vec<Pod>> {
     Ok(Snapshot::parse(stdout)?.pods)
+}
+
+/// What the pods of `kubectl get pods -A` other than the release's own ask the scheduler
+/// for, in millicores and bytes. Finished pods (Succeeded, Failed) hold nothing.
+pub fn other_pods_requests(pods: &[Pod]) -> (u64, u64) {
+    pods.iter()
+        .filter(|p| {
+            let ours = p.metadata.namespace.as_deref() == Some(NAMESPACE)
+                && p.metadata.labels.get("app").map(String::as_str) == Some("todo-chatbot");
+            !ours && !matches!(p.status.phase.as_str(), "Succeeded" | "Failed")
+        })
+        .map(pod_requests)
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+/// The nodes' allocatable CPU (millicores) and memory (bytes), summed.
+pub fn allocatable(nodes: &[Node]) -> (u64, u64) {
+    nodes
+        .iter()
+        .map(|n| {
+            (
+                n.status
+                    .allocatable
+                    .get("cpu")
+                    .and_then(|c| cpu_millis(c))
+                    .unwrap_or(0),
+                n.status
+                    .allocatable
+                    .get("memory")
+                    .and_then(|m| mem_bytes(m))
+                    .unwrap_or(0),
+            )
+        })
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
 // ---------------------------------------------------------------------------------------

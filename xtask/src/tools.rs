@@ -841,6 +841,14 @@ impl KubectlIn<'_> {
             .timeout(QUICK)
     }
 
+    /// Every pod in every namespace (what else asks the nodes for room).
+    pub fn all_pods_json(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["--context", self.context, "get", "pods", "-A", "-o", "json"])
+            .timeout(QUICK)
+    }
+
     pub fn nodes_json(&self) -> Cmd {
         self.tool
             .cmd()

@@ -73,6 +73,12 @@ pub fn cluster() -> Fake {
         0,
         "nodes.json",
     )
+    .rule(
+        "kubectl",
+        "--context minikube get pods -A -o json",
+        0,
+        "all-pods.json",
+    )
     .rule("kubectl", "*get events -o json", 0, "events.json")
     .rule("kubectl", "*describe pod*", 0, "describe.txt")
     .rule(
@@ -83,6 +89,7 @@ pub fn cluster() -> Fake {
     )
     .rule("kubectl", "*logs *", 0, "logs-backend-previous.txt")
     .rule("docker", "build*", 0, "-")
+    .rule("helm", "template todo-app *", 0, "helm-template-dev.yaml")
     .rule("helm", "rollback *", 0, "helm-rollback.txt")
     .rule("helm", "uninstall *", 0, "helm-uninstall.txt");
     f

@@ -183,11 +183,12 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
         events < rollback,
         "the bundle is written before the rollback: {log:?}"
     );
+    let root = f.root.display().to_string();
     let cluster_calls: String = log
         .iter()
         .filter(|c| c.starts_with("helm ") || c.starts_with("kubectl --context"))
         .filter(|c| !c.contains(" version"))
-        .map(|c| format!("{c}\n"))
+        .map(|c| format!("{}\n", c.replace(&root, "<repo>")))
         .collect();
     snapshot("deploy-helm-failure-calls", &cluster_calls);
     let b = bundles(&f);
