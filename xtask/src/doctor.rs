@@ -47,6 +47,7 @@ pub const PROBLEMS: &[(&str, u8)] = &[
     ("INGRESS_ADDON_DISABLED", 72),
     ("HOSTS_ENTRY_MISSING", 73),
     ("MINIKUBE_KUBECONFIG_STALE", 74),
+    ("HOSTS_ENTRY_CONFLICT", 76),
     ("TOOL_DOCKER_MISSING", 82),
     ("DOCKER_DAEMON_DOWN", 89),
     ("CHECK_ERROR", 98),
@@ -611,43 +612,108 @@ fn check_hosts(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         ("/etc/hosts", ip.stdout.trim().to_string(), String::new())
     };
     let hosts = std::fs::read_to_string(hosts_path).unwrap_or_default();
-    let have = hosts_entry(&hosts, "todo.local");
-    let line = format!("{want} todo.local");
-    Ok(vec![match have {
-        Some(ip) if ip == want => Check::ok("todo.local", format!("{ip} (in {hosts_path})")),
-        other => {
-            let found = match other {
-                Some(ip) => format!("resolves to {ip} in {hosts_path}, expected {want}"),
-                None => format!("no entry in {hosts_path}"),
-            };
-            let edit = if os() == "windows" {
-                "as Administrator, add to the hosts file"
-            } else {
-                "add it: `echo '<line>' | sudo tee -a /etc/hosts`"
-            };
-            Check::problem(
-                "todo.local",
-                Level::Warn,
-                found,
-                "HOSTS_ENTRY_MISSING",
-                format!("the line is `{line}`; {} {note}\n(`cargo xtask smoke` works without it: it sends Host: todo.local itself)", edit.replace("<line>", &line)),
-            )
-        }
-    }])
+    Ok(vec![hosts_check(&hosts, hosts_path, &want, &note)])
 }
 
-/// The address a hosts file gives `name` (last entry wins, as resolvers read it top-down but
-/// users append corrections).
-pub fn hosts_entry(hosts: &str, name: &str) -> Option<String> {
+/// The `todo.local` line as the resolver reads it: glibc's files backend (and macOS's and
+/// Windows') stop at the first line naming the host, so a later line never takes effect.
+fn hosts_check(hosts: &str, hosts_path: &str, want: &str, note: &str) -> Check {
+    let name = "todo.local";
+    let line = format!("{want} {name}");
+    let smoke = "(`cargo xtask smoke` works without it: it sends Host: todo.local itself)";
+    let entries = hosts_entries(hosts, name);
+    let Some(first) = entries.first() else {
+        let edit = if os() == "windows" {
+            "as Administrator, add it to the hosts file".to_string()
+        } else {
+            format!("add it: `echo '{line}' | sudo tee -a /etc/hosts`")
+        };
+        return Check::problem(
+            name,
+            Level::Warn,
+            format!("no entry in {hosts_path}"),
+            "HOSTS_ENTRY_MISSING",
+            format!("the line is `{line}`; {edit} {note}\n{smoke}"),
+        );
+    };
+    let later_other: Vec<&HostsLine> = entries[1..].iter().filter(|e| e.ip != first.ip).collect();
+    if first.ip != want {
+        let right_later = entries[1..]
+            .iter()
+            .find(|e| e.ip == want)
+            .map(|e| {
+                format!(
+                    " (line {} has the right address, but the first match wins)",
+                    e.line
+                )
+            })
+            .unwrap_or_default();
+        return Check::problem(
+            name,
+            Level::Warn,
+            format!(
+                "resolves to {} (line {} of {hosts_path}, the first that names it){right_later}, expected {want}",
+                first.ip, first.line
+            ),
+            "HOSTS_ENTRY_MISSING",
+            format!(
+                "edit line {} of {hosts_path} to read `{line}` (as {}); appending a line does not help, the first match wins {note}\n{smoke}",
+                first.line,
+                if os() == "windows" { "Administrator" } else { "root" }
+            ),
+        );
+    }
+    if !later_other.is_empty() {
+        let others: Vec<String> = later_other
+            .iter()
+            .map(|e| format!("line {} ({})", e.line, e.ip))
+            .collect();
+        return Check::problem(
+            name,
+            Level::Warn,
+            format!(
+                "{want} (line {} of {hosts_path} takes effect); {} also name{} it with another address",
+                first.line,
+                others.join(", "),
+                if others.len() == 1 { "s" } else { "" }
+            ),
+            "HOSTS_ENTRY_CONFLICT",
+            format!(
+                "remove {} from {hosts_path}: ignored while line {} comes first, but it takes over as soon as that line goes",
+                others.join(", "),
+                first.line
+            ),
+        );
+    }
+    Check::ok(
+        name,
+        format!("{} (line {} of {hosts_path})", first.ip, first.line),
+    )
+}
+
+/// One line of a hosts file that names a host: its 1-based number and address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostsLine {
+    pub line: usize,
+    pub ip: String,
+}
+
+/// Every line naming `name` (case-insensitively, comments stripped), top to bottom. The
+/// first is the one that takes effect.
+pub fn hosts_entries(hosts: &str, name: &str) -> Vec<HostsLine> {
     hosts
         .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .filter_map(|l| {
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let l = l.split('#').next().unwrap_or("");
             let mut f = l.split_whitespace();
             let ip = f.next()?;
-            f.any(|h| h == name).then(|| ip.to_string())
+            f.any(|h| h.eq_ignore_ascii_case(name)).then(|| HostsLine {
+                line: i + 1,
+                ip: ip.to_string(),
+            })
         })
-        .next_back()
+        .collect()
 }
 
 fn check_helpers(_ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
@@ -707,14 +773,67 @@ mod tests {
         assert_eq!(exit_code("MINIKUBE_MEMORY_LOW"), 23);
     }
 
+    /// The address a hosts file gives `name`: the first line naming it.
+    fn hosts_entry(hosts: &str, name: &str) -> Option<String> {
+        hosts_entries(hosts, name).into_iter().next().map(|e| e.ip)
+    }
+
     #[test]
-    fn hosts_entry_reads_the_last_matching_line() {
+    fn hosts_entry_reads_the_first_matching_line_as_glibc_does() {
         let hosts = "127.0.0.1 localhost\n# 10.0.0.1 todo.local\n192.168.49.2   todo.local other\n192.168.49.3 todo.local\n";
         assert_eq!(
             hosts_entry(hosts, "todo.local").as_deref(),
-            Some("192.168.49.3")
+            Some("192.168.49.2")
+        );
+        assert_eq!(
+            hosts_entries(hosts, "todo.local"),
+            [
+                HostsLine {
+                    line: 3,
+                    ip: "192.168.49.2".into()
+                },
+                HostsLine {
+                    line: 4,
+                    ip: "192.168.49.3".into()
+                }
+            ]
         );
         assert_eq!(hosts_entry("127.0.0.1 localhost\n", "todo.local"), None);
         assert_eq!(hosts_entry("1.2.3.4 todo.localhost\n", "todo.local"), None);
+        // Host names compare without regard to case.
+        assert_eq!(
+            hosts_entry("1.2.3.4 TODO.local\n", "todo.local").as_deref(),
+            Some("1.2.3.4")
+        );
+    }
+
+    #[test]
+    fn hosts_check_reports_the_line_that_takes_effect_and_flags_a_later_conflict() {
+        let want = "192.168.49.2";
+        // A correction appended below an old entry: the old one still wins.
+        let stale = "127.0.0.1 localhost\n192.168.49.9 todo.local\n192.168.49.2 todo.local\n";
+        let c = hosts_check(stale, "/etc/hosts", want, "");
+        assert_eq!((c.level, c.id), (Level::Warn, Some("HOSTS_ENTRY_MISSING")));
+        assert_eq!(c.found, "resolves to 192.168.49.9 (line 2 of /etc/hosts, the first that names it) (line 3 has the right address, but the first match wins), expected 192.168.49.2");
+        assert!(c
+            .fix
+            .unwrap()
+            .contains("edit line 2 of /etc/hosts to read `192.168.49.2 todo.local`"));
+        // The right line first, a conflicting one later.
+        let conflict = "192.168.49.2 todo.local\n10.0.0.7 todo.local\n";
+        let c = hosts_check(conflict, "/etc/hosts", want, "");
+        assert_eq!((c.level, c.id), (Level::Warn, Some("HOSTS_ENTRY_CONFLICT")));
+        assert_eq!(
+            c.found,
+            "192.168.49.2 (line 1 of /etc/hosts takes effect); line 2 (10.0.0.7) also names it with another address"
+        );
+        // Right and alone (a repeat of the same address is harmless).
+        let good = "127.0.0.1 localhost\n192.168.49.2 todo.local\n192.168.49.2 todo.local\n";
+        let c = hosts_check(good, "/etc/hosts", want, "");
+        assert_eq!(c.level, Level::Ok);
+        assert_eq!(c.found, "192.168.49.2 (line 2 of /etc/hosts)");
+        let c = hosts_check("", "/etc/hosts", want, "");
+        assert_eq!(c.id, Some("HOSTS_ENTRY_MISSING"));
+        assert_eq!(c.found, "no entry in /etc/hosts");
     }
 }
