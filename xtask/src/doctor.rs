@@ -531,6 +531,7 @@ fn check_room(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
     };
     let room = crate::cluster::room(ctx, &app_version)?;
     let p = &ctx.global.profile;
+    let kctx = crate::cluster::kubectl(ctx).context;
     let found = room.summary();
     Ok(vec![if room.fits() {
         Check::ok("cluster room", found)
@@ -541,7 +542,7 @@ fn check_room(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             found,
             "CLUSTER_REQUESTS_DO_NOT_FIT",
             format!(
-                "the scheduler would leave pods Pending. Free room (`kubectl --context {p} get pods -A` shows the other pods), lower resources.*.requests in the chart values, or recreate the profile bigger: `minikube delete -p {p} && cargo xtask up --memory 8192 --cpus 4`"
+                "the scheduler would leave pods Pending. Free room (`kubectl --context {kctx} get pods -A` shows the other pods), lower resources.*.requests in the chart values, or recreate the profile bigger: `minikube delete -p {p} && cargo xtask up --memory 8192 --cpus 4`"
             ),
         )
     }])

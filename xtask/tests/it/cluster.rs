@@ -444,6 +444,63 @@ fn diagnose_writes_a_bundle_and_says_when_there_is_no_ai() {
         .any(|c| c["name"] == "helm"));
 }
 
+/// diagnose against one scenario (pods and workloads), with no AI helper around.
+fn diagnose_on(scenario: &str, events: &str) -> (Fake, crate::harness::Run) {
+    let f = cluster();
+    let rules = f.scenario().join("kubectl.rules");
+    let text = fs::read_to_string(&rules)
+        .unwrap()
+        .replace("\tevents.json\t", &format!("\t{events}\t"));
+    fs::write(&rules, text).unwrap();
+    f.rule("kubectl", WATCH, 0, scenario)
+        .rule(
+            "kubectl",
+            "*get pods -l app=todo-chatbot -o json",
+            0,
+            scenario,
+        )
+        .rule("helm", "history todo-app*", 0, "helm-history.json");
+    let r = f.xtask(&["diagnose"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    (f, r)
+}
+
+#[test]
+fn diagnose_never_calls_a_pod_that_is_not_ready_ready() {
+    // The migration still waits for the database: no named problem, but not Ready either.
+    let (f, r) = diagnose_on("init-running.json", "events.json");
+    assert!(!r.stdout.contains("are Ready"), "{r:?}");
+    assert!(
+        r.stdout.contains("pod todo-app-backend-5b8f7d9c6-h3j9m is not Ready: phase Pending; init container migrate running for 58 s; container backend waiting: PodInitializing"),
+        "{r:?}"
+    );
+    let b = bundles(&f);
+    assert!(b[0]
+        .join("describe-todo-app-backend-5b8f7d9c6-h3j9m.txt")
+        .is_file());
+    // Stuck in ContainerCreating with FailedMount events: named, with the event.
+    let (_, r) = diagnose_on("mount-failed.json", "events-mount-failed.json");
+    assert!(
+        r.stdout.contains("pod todo-app-postgres-0 is stuck in ContainerCreating: a volume cannot be mounted (FailedMount)")
+            && r.stdout.contains("unmounted volumes=[data]"),
+        "{r:?}"
+    );
+    // The kubelet's own words for a waiting state it names.
+    let (_, r) = diagnose_on("config-error.json", "events.json");
+    assert!(
+        r.stdout.contains("CreateContainerConfigError")
+            && r.stdout
+                .contains("couldn't find key DATABASE_URL in Secret todo-app/todo-external"),
+        "{r:?}"
+    );
+    // All Ready is said only when it is so.
+    let (_, r) = diagnose_on("ready.json", "events.json");
+    assert!(
+        r.stdout.contains("all 6 pods are Ready with no restarts"),
+        "{r:?}"
+    );
+}
+
 #[test]
 fn diagnose_ai_hands_the_summary_to_kubectl_ai() {
     let mut f = cluster();

@@ -29,6 +29,8 @@ pub fn cluster() -> Fake {
     }
     f.file("inspect.txt", "sha256:0123abcd 123456789\n");
     f.set_env("XTASK_POLL_MS", "5");
+    // The fixtures' clock: a minute after their pods were created.
+    f.set_env("XTASK_NOW", "2026-05-01T10:01:00Z");
     for k in SECRET_VARS {
         f.set_env(k, "");
     }

@@ -210,7 +210,13 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
 
 /// A failing rollout on a first install: diagnosed, bundled, then uninstalled.
 fn failing(scenario: &str, extra: &[&str]) -> (Fake, Run) {
-    let f = cluster();
+    failing_with(scenario, extra, |_| {})
+}
+
+/// The same, after `setup` has changed the scene (events, the chart's values, the clock).
+fn failing_with(scenario: &str, extra: &[&str], setup: impl FnOnce(&mut Fake)) -> (Fake, Run) {
+    let mut f = cluster();
+    setup(&mut f);
     first_install(&f);
     f.rule("kubectl", WATCH, 0, scenario).rule(
         "kubectl",
@@ -309,6 +315,140 @@ fn oom_killed_names_the_limit() {
 fn a_watch_timeout_fails_and_cleans_up() {
     let (f, r) = failing("progress-1.json", &["--timeout", "1s"]);
     r.says("not every pod was Ready within 1s (deployment todo-app-frontend: 0/2 ready");
+    // Each pod that is not Ready says what it waits for.
+    r.says("pod todo-app-backend-5b8f7d9c6-h3j9m is not Ready: phase Pending; init container migrate running for 58 s; container backend waiting: PodInitializing");
+    r.says("pod todo-app-frontend-7c9d8b6f5-k2x7p is not Ready: phase Pending; container frontend waiting: ContainerCreating");
+    uninstalled(&f, &r);
+}
+
+/// Replace the namespace's events the fake kubectl answers with.
+fn events_are(f: &Fake, file: &str) {
+    let rules = f.scenario().join("kubectl.rules");
+    let text = fs::read_to_string(&rules)
+        .unwrap()
+        .replace("\tevents.json\t", &format!("\t{file}\t"));
+    fs::write(&rules, text).unwrap();
+}
+
+#[test]
+fn container_config_create_and_run_errors_fail_after_the_settle_grace_with_the_kubelets_message() {
+    for (scenario, says) in [
+        (
+            "config-error.json",
+            [
+                "pod todo-app-backend-5b8f7d9c6-h3j9m container migrate cannot be created: the kubelet could not assemble its configuration (CreateContainerConfigError)",
+                "kubelet: couldn't find key DATABASE_URL in Secret todo-app/todo-external",
+                "get secrets,configmaps",
+            ],
+        ),
+        (
+            "create-error.json",
+            [
+                "container backend cannot be created: the container runtime refused it (CreateContainerError)",
+                "You have to remove (or rename) that container to be able to reuse that name.",
+                "describe pod todo-app-backend-5b8f7d9c6-h3j9m",
+            ],
+        ),
+        (
+            "run-error.json",
+            [
+                "container backend was created but cannot start (RunContainerError)",
+                "exec: \"todo-backend\": executable file not found in $PATH",
+                "docker run --rm todo-backend:8c1d2e3f4a5b",
+            ],
+        ),
+    ] {
+        let (f, r) = failing(scenario, &["--settle", "1s", "--timeout", "30s"]);
+        r.says("pod problem(s) that waiting will not fix");
+        for s in says {
+            r.says(s);
+        }
+        uninstalled(&f, &r);
+    }
+    // Within the grace a config error that clears up is no failure.
+    let f = cluster();
+    first_install(&f);
+    f.rule(
+        "kubectl",
+        WATCH,
+        0,
+        "config-error.json,config-error.json,ready.json",
+    );
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[test]
+fn a_failed_mount_fails_with_its_event() {
+    let (f, r) = failing_with(
+        "mount-failed.json",
+        &["--settle", "1s", "--timeout", "30s"],
+        |f| events_are(f, "events-mount-failed.json"),
+    );
+    r.says("pod todo-app-postgres-0 is stuck in ContainerCreating: a volume cannot be mounted (FailedMount)");
+    r.says("event: Unable to attach or mount volumes: unmounted volumes=[data], unattached volumes=[], failed to process volumes=[]: context deadline exceeded (x3)");
+    r.says("get pvc,secrets,configmaps");
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn an_init_container_past_its_budget_fails_with_its_logs() {
+    // The chart's own values: databaseWaitSeconds 300, so the budget is 330 s; the migration
+    // has been running since 10:00:02.
+    let (f, r) = failing_with("init-running.json", &["--timeout", "30s"], |f| {
+        let values = fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../helm/todo-app/values.yaml"),
+        )
+        .unwrap();
+        f.repo_file("helm/todo-app/values.yaml", &values);
+        f.set_env("XTASK_NOW", "2026-05-01T10:06:00Z");
+    });
+    r.says("init container migrate of pod todo-app-backend-5b8f7d9c6-h3j9m is still running: running for 358 s, past its budget of 330 s (config.databaseWaitSeconds + 30 s)");
+    r.says("password authentication failed"); // its logs
+    assert!(
+        f.calls()
+            .iter()
+            .any(|c| c.contains("logs todo-app-backend-5b8f7d9c6-h3j9m -c migrate --tail=20")),
+        "{:?}",
+        f.calls()
+    );
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn our_image_missing_from_its_registry_fails_at_once_and_names_the_build_step() {
+    let (f, r) = failing("pull-not-found.json", &["--timeout", "30s"]);
+    r.says("image todo-backend:8c1d2e3f4a5b is in neither the node's image store nor the registry the kubelet pulls it from (ErrImagePull)");
+    r.says("kubelet: rpc error: code = NotFound desc = failed to pull and unpack image \"docker.io/library/todo-backend:8c1d2e3f4a5b\": failed to resolve reference");
+    r.says("fix: build it into the cluster, `cargo xtask build --target minikube backend`, or push it to that registry");
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn a_registry_error_gets_its_retries_before_failing() {
+    // PostgreSQL's pull backs off (429) for a few polls, then the kubelet gets it: no failure,
+    // and no advice about building postgres:16-alpine.
+    let f = cluster();
+    first_install(&f);
+    events_are(&f, "events-pull-429.json");
+    f.rule(
+        "kubectl",
+        WATCH,
+        0,
+        "pull-backoff.json,pull-backoff.json,pull-backoff.json,ready.json",
+    );
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // After the grace it fails, with the kubelet's words and a fix that fits the cause.
+    let (f, r) = failing_with(
+        "pull-backoff.json",
+        &["--pull-grace", "1s", "--timeout", "30s"],
+        |f| events_are(f, "events-pull-429.json"),
+    );
+    r.says("the kubelet cannot pull image postgres:16-alpine for pod todo-app-postgres-0 (ImagePullBackOff) and keeps retrying");
+    r.says("kubelet: rpc error: code = Unknown desc = failed to pull and unpack image \"docker.io/library/postgres:16-alpine\": failed to resolve reference \"docker.io/library/postgres:16-alpine\": unexpected status code [manifests 16-alpine]: 429 Too Many Requests");
+    r.says("docker pull postgres:16-alpine && minikube -p minikube image load postgres:16-alpine");
+    assert!(!r.stderr.contains("cargo xtask build"), "{r:?}");
     uninstalled(&f, &r);
 }
 
