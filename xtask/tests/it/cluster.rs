@@ -298,7 +298,7 @@ fn up_reads_a_multi_node_profile_as_running() {
 #[test]
 fn status_shows_release_pods_images_and_url() {
     let f = cluster();
-    f.rule("helm", "status todo-app*", 0, "helm-status.json")
+    f.rule("helm", "status todo-app*", 0, "helm4-status.json")
         .rule(
             "kubectl",
             "*get pods -l app=todo-chatbot -o json",
@@ -322,6 +322,23 @@ fn status_shows_release_pods_images_and_url() {
     let j = f.xtask(&["status", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
     assert_eq!(v["pods"].as_array().unwrap().len(), 6);
+    assert_eq!(v["last_deployed"], "2026-05-01T10:05:00.123456789Z");
+    // Helm 3's status JSON (with its `"deleted":""`) reads the same.
+    let f3 = cluster();
+    f3.rule("helm", "status todo-app*", 0, "helm3-status.json")
+        .rule(
+            "kubectl",
+            "*get pods -l app=todo-chatbot -o json",
+            0,
+            "ready.json",
+        );
+    let r3 = f3.xtask(&["status"]);
+    assert_eq!(r3.code, 0, "{r3:?}");
+    assert!(
+        r3.stdout
+            .contains("release todo-app revision 2 (deployed), namespace todo-app"),
+        "{r3:?}"
+    );
 
     let f = cluster();
     f.rule_err(
@@ -329,7 +346,7 @@ fn status_shows_release_pods_images_and_url() {
         "status todo-app*",
         1,
         "-",
-        "helm-history-notfound.stderr",
+        "helm4-history-notfound.stderr",
     );
     let r = f.xtask(&["status"]);
     assert_eq!(r.code, 1, "{r:?}");
@@ -382,7 +399,7 @@ fn down_asks_unless_yes_and_purges_what_it_is_told_to() {
     let f = cluster();
     std::fs::write(
         f.scenario().join("helm.rules"),
-        "uninstall *\t1\t-\thelm-history-notfound.stderr\n",
+        "uninstall *\t1\t-\thelm4-uninstall-notfound.stderr\n",
     )
     .unwrap();
     let r = f.xtask(&["down", "-y"]);
@@ -404,7 +421,7 @@ fn diagnose_writes_a_bundle_and_says_when_there_is_no_ai() {
             0,
             "crashloop.json",
         )
-        .rule("helm", "history todo-app*", 0, "helm-history.json");
+        .rule("helm", "history todo-app*", 0, "helm4-history.json");
     let r = f.xtask(&["diagnose", "--ai"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
@@ -459,7 +476,7 @@ fn diagnose_on(scenario: &str, events: &str) -> (Fake, crate::harness::Run) {
             0,
             scenario,
         )
-        .rule("helm", "history todo-app*", 0, "helm-history.json");
+        .rule("helm", "history todo-app*", 0, "helm4-history.json");
     let r = f.xtask(&["diagnose"]);
     assert_eq!(r.code, 0, "{r:?}");
     (f, r)
@@ -523,7 +540,7 @@ fn diagnose_ai_hands_the_summary_to_kubectl_ai() {
             0,
             "crashloop.json",
         )
-        .rule("helm", "history todo-app*", 0, "helm-history.json");
+        .rule("helm", "history todo-app*", 0, "helm4-history.json");
     let r = f.xtask(&["diagnose", "--ai"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("set secrets.mcpServiceToken"), "{r:?}");
@@ -597,7 +614,7 @@ fn cluster_fixtures_are_valid_kubernetes_objects() {
     let mut files = Vec::new();
     for e in fs::read_dir(fixtures_dir()).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".json") || name.starts_with("helm-") {
+        if !name.ends_with(".json") || name.starts_with("helm") {
             continue;
         }
         let v: serde_json::Value =
@@ -663,6 +680,66 @@ fn cluster_fixtures_match_their_generator() {
             name.to_string_lossy()
         );
     }
+}
+
+/// The helm fixtures are what the real Helm 4 and Helm 3 print (`make-helm-fixtures.sh`
+/// drives them with the memory storage driver; no cluster is asked). Only the test hook's
+/// wall-clock start and end times differ from run to run.
+#[test]
+fn helm_fixtures_are_what_the_real_helm_4_and_helm_3_print() {
+    let find = |var: &str, name: &str| {
+        std::env::var(var)
+            .map(PathBuf::from)
+            .ok()
+            .or_else(|| Some(PathBuf::from("/opt/ci-tools/bin").join(name)).filter(|p| p.is_file()))
+            .or_else(|| which(name))
+    };
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let (Some(helm4), Some(helm3)) = (
+        find("XTASK_REAL_HELM", "helm"),
+        find("XTASK_REAL_HELM3", "helm3"),
+    ) else {
+        assert!(
+            !ci,
+            "helm and helm3 are required in CI (../shared/ci-env/k8s-tools.sh)"
+        );
+        eprintln!("skipped: no real helm and helm3");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new("bash")
+        .arg(fixtures_dir().join("make-helm-fixtures.sh"))
+        .arg(tmp.path())
+        .env("HELM4", &helm4)
+        .env("HELM3", &helm3)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let clock = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("Last Started:") && !l.starts_with("Last Completed:"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let mut seen = 0;
+    for e in fs::read_dir(tmp.path()).unwrap().flatten() {
+        let name = e.file_name();
+        let committed = fs::read_to_string(fixtures_dir().join(&name)).unwrap_or_default();
+        assert_eq!(
+            clock(&committed),
+            clock(&fs::read_to_string(e.path()).unwrap()),
+            "{} is not what {} / {} print: run make-helm-fixtures.sh in tests/fixtures/cluster",
+            name.to_string_lossy(),
+            helm4.display(),
+            helm3.display()
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 26);
 }
 
 #[test]

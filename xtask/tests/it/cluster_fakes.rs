@@ -92,8 +92,8 @@ pub fn cluster() -> Fake {
     .rule("kubectl", "*logs *", 0, "logs-backend-previous.txt")
     .rule("docker", "build*", 0, "-")
     .rule("helm", "template todo-app *", 0, "helm-template-dev.yaml")
-    .rule("helm", "rollback *", 0, "helm-rollback.txt")
-    .rule("helm", "uninstall *", 0, "helm-uninstall.txt");
+    .rule("helm", "rollback *", 0, "helm4-rollback.txt")
+    .rule("helm", "uninstall *", 0, "helm4-uninstall.txt");
     f
 }
 
@@ -105,16 +105,16 @@ pub fn first_install(f: &Fake) {
             "history todo-app*",
             1,
             "-",
-            "helm-history-notfound.stderr",
+            "helm4-history-notfound.stderr",
         )
-        .rule("helm", "upgrade --install*", 0, "helm-install.txt");
+        .rule("helm", "upgrade --install*", 0, "helm4-install.txt");
 }
 
 /// An upgrade of revision 1 with every image already built.
 pub fn upgrade(f: &Fake) {
     f.rule("docker", "image inspect*", 0, "inspect.txt")
-        .rule("helm", "history todo-app*", 0, "helm-history.json")
-        .rule("helm", "upgrade --install*", 0, "helm-upgrade.txt");
+        .rule("helm", "history todo-app*", 0, "helm4-history.json")
+        .rule("helm", "upgrade --install*", 0, "helm4-upgrade.txt");
 }
 
 /// The calls, with the temporary repository path replaced, for snapshots.

@@ -171,7 +171,7 @@ fn healthy_rules(f: &Fake, skip: &str) {
         f.rule("kubectl", "*port-forward*", 0, "port-forward.txt@sleep:30");
     }
     if skip != "helm test" {
-        f.rule("helm", "test todo-app*", 0, "helm-test.txt");
+        f.rule("helm", "test todo-app*", 0, "helm4-test.txt");
     }
 }
 
@@ -375,25 +375,27 @@ fn a_failing_helm_test_shows_its_output() {
                 "helm",
                 "test todo-app*",
                 1,
-                "helm-test-failed.txt",
-                "helm-test-failed.stderr",
+                "helm4-test-failed.txt",
+                "helm4-test-failed.stderr",
             );
         },
         "helm test",
         "",
     );
-    // The reason is helm's own output, a few lines further down.
-    let server = Server::start(&[]);
-    let f = smoke_env(&server);
-    healthy_rules(&f, "helm test");
-    f.rule_err(
-        "helm",
-        "test todo-app*",
-        1,
-        "helm-test-failed.txt",
-        "helm-test-failed.stderr",
-    );
-    let r = smoke(&f, &server, &[]);
-    r.says("http://backend-service:8000/ready FAILED: HTTP Error 503");
-    r.says("pod todo-app-test-health failed");
+    // The reason is helm's own output, a few lines further down, from either Helm.
+    for helm in ["helm4", "helm3"] {
+        let server = Server::start(&[]);
+        let f = smoke_env(&server);
+        healthy_rules(&f, "helm test");
+        f.rule_err(
+            "helm",
+            "test todo-app*",
+            1,
+            &format!("{helm}-test-failed.txt"),
+            &format!("{helm}-test-failed.stderr"),
+        );
+        let r = smoke(&f, &server, &[]);
+        r.says("http://backend-service:8000/ready FAILED: HTTP Error 503");
+        r.says("pod todo-app-test-health failed");
+    }
 }
