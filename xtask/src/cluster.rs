@@ -239,7 +239,7 @@ pub fn explain(ctx: &Ctx, p: &Problem) -> String {
                     p.image, p.reason, p.pod, p.image
                 ),
                 (_, None) => format!(
-                    "image {} does not exist in its registry, or the registry refuses it ({}); pod {} cannot start.{kubelet}\n  fix: check the image's name and tag in the chart values ({}); `docker pull {}` here shows what the registry says",
+                    "image {} does not exist in its registry, or the registry refuses it ({}); pod {} cannot start.{kubelet}\n  fix: check the image's name and tag in the chart values ({}; a private registry also needs imagePullSecrets); `docker pull {}` here shows what the registry says",
                     p.image,
                     p.reason,
                     p.pod,
