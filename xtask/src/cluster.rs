@@ -106,25 +106,94 @@ pub fn ingress_classes(ctx: &Ctx) -> Vec<String> {
 /// Whether the profile runs (`minikube status`) and how it was created (`profile list`):
 /// `None` for a profile that does not exist, or when minikube is not installed.
 pub fn profile_state(ctx: &Ctx) -> (bool, Option<crate::tools::Profile>) {
+    let (status, profile) = profile_view(ctx);
+    (status.is_some_and(|s| s.running()), profile)
+}
+
+/// `minikube status` of every node (when it answers with JSON) and the profile's settings.
+pub fn profile_view(
+    ctx: &Ctx,
+) -> (
+    Option<crate::tools::ProfileStatus>,
+    Option<crate::tools::Profile>,
+) {
     if !ctx.tools.minikube.found() || !on_minikube(ctx) {
-        return (false, None);
+        return (None, None);
     }
     let name = ctx.global.profile.as_str();
     let mk = crate::tools::Minikube {
         tool: &ctx.tools.minikube,
         profile: name,
     };
-    let running = ctx
+    let status = ctx
         .run(&mk.status())
         .ok()
-        .and_then(|o| crate::tools::parse_minikube_status(&o.stdout))
-        .is_some_and(|s| s.running());
+        .and_then(|o| crate::tools::parse_minikube_status(&o.stdout));
     let profile = ctx
         .run(&mk.profile_list())
         .ok()
         .and_then(|o| crate::tools::parse_profiles(&o.stdout).ok())
         .and_then(|ps| ps.into_iter().find(|p| p.name == name));
-    (running, profile)
+    (status, profile)
+}
+
+/// The release's requests against the cluster's free room (CPU in millicores, memory in
+/// bytes).
+#[derive(Clone, Debug)]
+pub struct Room {
+    pub release: (u64, u64),
+    pub allocatable: (u64, u64),
+    pub others: (u64, u64),
+}
+
+impl Room {
+    pub fn free(&self) -> (u64, u64) {
+        (
+            self.allocatable.0.saturating_sub(self.others.0),
+            self.allocatable.1.saturating_sub(self.others.1),
+        )
+    }
+
+    pub fn fits(&self) -> bool {
+        let free = self.free();
+        self.release.0 <= free.0 && self.release.1 <= free.1
+    }
+
+    pub fn summary(&self) -> String {
+        let free = self.free();
+        format!(
+            "the release asks cpu {}m, memory {}; free: cpu {}m, memory {} (allocatable cpu {}m, memory {}, minus other pods' requests cpu {}m, memory {})",
+            self.release.0,
+            kube::mib(self.release.1),
+            free.0,
+            kube::mib(free.1),
+            self.allocatable.0,
+            kube::mib(self.allocatable.1),
+            self.others.0,
+            kube::mib(self.others.1)
+        )
+    }
+}
+
+/// Renders the chart as `deploy` installs it (its values-dev.yaml when present) and reads
+/// the nodes and every pod from the API.
+pub fn room(ctx: &Ctx, app_version: &str) -> Result<Room> {
+    let mut flags = crate::render::fixed_values(app_version);
+    let dev = ctx.root.join(kube::CHART).join("values-dev.yaml");
+    if dev.is_file() {
+        flags.push("-f".into());
+        flags.push(dev.display().to_string());
+    }
+    let docs = crate::render::template(ctx, &flags)?;
+    let (cpu, mem_mib) = crate::lint::release_requests(&docs)?;
+    let k = kubectl(ctx);
+    let nodes = kube::parse_nodes(&ctx.run_ok(&k.nodes_json())?.stdout)?;
+    let pods = kube::parse_pods(&ctx.run_ok(&k.all_pods_json())?.stdout)?;
+    Ok(Room {
+        release: (cpu, (mem_mib * 1024.0 * 1024.0).round() as u64),
+        allocatable: kube::allocatable(&nodes),
+        others: kube::other_pods_requests(&pods),
+    })
 }
 
 /// How often watches poll: `XTASK_POLL_MS` (tests make it fast), else one second, the
@@ -192,15 +261,32 @@ fn explain_problem(ctx: &Ctx, p: &Problem) -> String {
         .exit_code
         .map(|c| format!(", exit code {c}"))
         .unwrap_or_default();
+    let profile = &ctx.global.profile;
+    let kctx = k.context;
+    let ns = kube::NAMESPACE;
+    let kubelet = if p.message.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\n  kubelet: {}", crate::process::redact(p.message.trim()))
+    };
     match p.kind {
-        Kind::Crash => format!(
-            "pod {} container {} is crashing ({}{exit}, {} restarts); its last log lines:\n{}",
-            p.pod,
-            p.container,
-            p.reason,
-            p.restarts,
-            tail(&p.container, p.previous, 20)
-        ),
+        Kind::Crash => {
+            // A container that never ran (StartError, exit 128) has no logs: the runtime's
+            // message is the evidence.
+            let said = if p.message.trim().is_empty() {
+                String::new()
+            } else {
+                format!("\n  the runtime said: {}", crate::process::redact(p.message.trim()))
+            };
+            format!(
+                "pod {} container {} is crashing ({}{exit}, {} restarts); its last log lines:\n{}{said}",
+                p.pod,
+                p.container,
+                p.reason,
+                p.restarts,
+                tail(&p.container, p.previous, 20)
+            )
+        }
         Kind::InitFailed => format!(
             "init container {} of pod {} failed ({}{exit}): the migration's log:\n{}\n  fix: check DATABASE_URL and that the database answers (`cargo xtask logs postgres`)",
             p.container,
@@ -209,16 +295,75 @@ fn explain_problem(ctx: &Ctx, p: &Problem) -> String {
             tail(&p.container, p.previous, 30)
         ),
         Kind::ImageMissing => {
-            let repo = p.image.split(':').next().unwrap_or(&p.image);
-            let service = crate::services::SERVICES
-                .iter()
-                .find(|s| s.repository == repo)
-                .map(|s| s.name)
-                .unwrap_or(p.component.as_str());
-            format!(
-                "image {} is not in the cluster's daemon ({}); pod {} cannot start.\n  fix: `cargo xtask build --target minikube {service}` (or `minikube -p {} image load {}`)",
-                p.image, p.reason, p.pod, ctx.global.profile, p.image
-            )
+            let ours = our_service(&p.image);
+            match (p.reason.as_str(), ours) {
+                ("ErrImageNeverPull", Some(s)) => format!(
+                    "image {} is not in the cluster's daemon ({}); pod {} cannot start.{kubelet}\n  fix: `cargo xtask build --target minikube {}` (or `minikube -p {profile} image load {}`)",
+                    p.image, p.reason, p.pod, s.name, p.image
+                ),
+                (_, Some(s)) => format!(
+                    "image {} is in neither the node's image store nor the registry the kubelet pulls it from ({}); pod {} cannot start.{kubelet}\n  fix: build it into the cluster, `cargo xtask build --target minikube {}`, or push it to that registry (`docker push {}`)",
+                    p.image, p.reason, p.pod, s.name, p.image
+                ),
+                ("ErrImageNeverPull", None) => format!(
+                    "image {} is not on the node and its pull policy is Never ({}); pod {} cannot start.{kubelet}\n  fix: `minikube -p {profile} image load {}`, or let the kubelet pull it (pullPolicy IfNotPresent)",
+                    p.image, p.reason, p.pod, p.image
+                ),
+                (_, None) => format!(
+                    "image {} does not exist in its registry, or the registry refuses it ({}); pod {} cannot start.{kubelet}\n  fix: check the image's name and tag in the chart values ({}; a private registry also needs imagePullSecrets); `docker pull {}` here shows what the registry says",
+                    p.image,
+                    p.reason,
+                    p.pod,
+                    if p.component == "postgres" {
+                        "postgresql.image"
+                    } else {
+                        "images.*"
+                    },
+                    p.image
+                ),
+            }
+        }
+        Kind::ImagePull => format!(
+            "the kubelet cannot pull image {} for pod {} ({}) and keeps retrying: a registry error, a rate limit or a timeout.{kubelet}\n  fix: a rate limit (429 Too Many Requests) or a slow registry passes with time: `cargo xtask deploy` again later; or pull it here and load it into the cluster: `docker pull {} && minikube -p {profile} image load {}`",
+            p.image, p.pod, p.reason, p.image, p.image
+        ),
+        Kind::ConfigError => format!(
+            "pod {} container {} cannot be created: the kubelet could not assemble its configuration (CreateContainerConfigError).{kubelet}\n  fix: the container refers to a Secret or ConfigMap, or a key in one, that does not exist: `kubectl --context {kctx} -n {ns} get secrets,configmaps`. The chart creates its Secret from the secrets.* values `cargo xtask deploy` passes; a secrets.existingSecret must hold every key (DATABASE_URL, BETTER_AUTH_SECRET, MCP_SERVICE_TOKEN, POSTGRES_PASSWORD)",
+            p.pod, p.container
+        ),
+        Kind::CreateError => format!(
+            "pod {} container {} cannot be created: the container runtime refused it (CreateContainerError).{kubelet}\n  fix: read the runtime's message above; `kubectl --context {kctx} -n {ns} describe pod {}` has the events, `minikube -p {profile} logs` the runtime's side",
+            p.pod, p.container, p.pod
+        ),
+        Kind::RunError => format!(
+            "pod {} container {} was created but cannot start (RunContainerError).{kubelet}\n  fix: an entrypoint or command missing from the image, or a securityContext the image cannot run under: try the image with `docker run --rm {}`",
+            p.pod, p.container, p.image
+        ),
+        Kind::MountFailed => format!(
+            "pod {} is stuck in ContainerCreating: a volume cannot be mounted ({}).\n  event: {}\n  fix: `kubectl --context {kctx} -n {ns} get pvc,secrets,configmaps` shows what is missing or unbound; `kubectl --context {kctx} -n {ns} describe pod {}` has every event",
+            p.pod,
+            p.reason,
+            crate::process::redact(&p.message),
+            p.pod
+        ),
+        Kind::InitOverrun => format!(
+            "init container {} of pod {} is still running: {}. It waits for the database, which never answered; its last log lines:\n{}\n  fix: `cargo xtask logs postgres` and `kubectl --context {kctx} -n {ns} get pods -l component=postgres`; with an external database check secrets.databaseUrl",
+            p.container,
+            p.pod,
+            p.message,
+            tail(&p.container, false, 20)
+        ),
+        Kind::Starting => {
+            let logs = if p.container.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\n  init container {}'s last log lines:\n{}",
+                    p.container,
+                    tail(&p.container, false, 10)
+                )
+            };
+            format!("pod {} is not Ready: {}{logs}", p.pod, p.message)
         }
         Kind::OomKilled => {
             let limit = ctx_limit(p);
@@ -244,11 +389,8 @@ fn explain_problem(ctx: &Ctx, p: &Problem) -> String {
         ),
         // Not a matter of room: volumes, taints, affinity. The scheduler's message says which.
         Kind::Unschedulable => format!(
-            "pod {} cannot be scheduled: {}\n  look at: `kubectl --context {} -n {} get pvc,events`",
-            p.pod,
-            p.message,
-            kube_context(ctx),
-            kube::NAMESPACE
+            "pod {} cannot be scheduled: {}\n  look at: `kubectl --context {kctx} -n {ns} get pvc,events`",
+            p.pod, p.message
         ),
         Kind::NotReady => format!(
             "pod {} container {} runs but is not Ready; its probe events:\n{}",
@@ -257,6 +399,29 @@ fn explain_problem(ctx: &Ctx, p: &Problem) -> String {
             probe_events(ctx, &p.pod)
         ),
     }
+}
+
+/// The service whose image this is, whatever registry prefix or tag it carries
+/// (`localhost:5000/todo-backend:abc` is backend's).
+pub fn our_service(image: &str) -> Option<&'static crate::services::Service> {
+    let name = image.split('@').next().unwrap_or(image);
+    let name = match name.rsplit_once(':') {
+        Some((n, tag)) if !tag.contains('/') => n,
+        _ => name,
+    };
+    let last = name.rsplit('/').next().unwrap_or(name);
+    crate::services::SERVICES
+        .iter()
+        .find(|s| s.repository == last)
+}
+
+/// The namespace's events, or none when kubectl does not answer.
+pub fn events(ctx: &Ctx) -> Vec<kube::Event> {
+    ctx.run(&kubectl(ctx).events_json())
+        .ok()
+        .filter(|o| o.success())
+        .and_then(|o| kube::parse_events(&o.stdout).ok())
+        .unwrap_or_default()
 }
 
 fn ctx_limit(p: &Problem) -> String {
@@ -272,12 +437,7 @@ fn indent(text: &str) -> String {
 
 /// The events that explain a failing probe (reason `Unhealthy`), newest last.
 pub fn probe_events(ctx: &Ctx, pod: &str) -> String {
-    let events = ctx
-        .run(&kubectl(ctx).events_json())
-        .ok()
-        .filter(|o| o.success())
-        .and_then(|o| kube::parse_events(&o.stdout).ok())
-        .unwrap_or_default();
+    let events = events(ctx);
     let lines: Vec<String> = events
         .iter()
         .filter(|e| e.involved_object.name == pod && e.reason == "Unhealthy")

@@ -53,9 +53,15 @@ pub struct Args {
     /// How long the readiness watch waits for every pod to be Ready.
     #[arg(long, default_value = "5m", value_parser = kube::parse_duration)]
     pub timeout: Duration,
-    /// How long a pod may stay unschedulable before the watch gives up on it.
+    /// How long a pod may stay unschedulable, unable to create or start its container
+    /// (CreateContainerConfigError, CreateContainerError, RunContainerError) or to mount a
+    /// volume before the watch gives up on it.
     #[arg(long, default_value = "30s", value_parser = kube::parse_duration)]
     pub settle: Duration,
+    /// How long the kubelet may retry an image pull that failed for a registry error, a rate
+    /// limit or a timeout before the watch gives up (an image that does not exist fails at once).
+    #[arg(long, default_value = "60s", value_parser = kube::parse_duration)]
+    pub pull_grace: Duration,
     /// Restarts after which a crashing container (or a failing migration) fails the deploy.
     #[arg(long, default_value_t = 3)]
     pub max_restarts: u32,
@@ -547,6 +553,7 @@ impl Args {
         let mut last_line = String::new();
         let mut last_error = String::new();
         let mut snap = Snapshot::default();
+        let init_budget = kube::init_budget(&ctx.root);
         loop {
             match cluster::snapshot(ctx) {
                 Ok(s) => snap = s,
@@ -556,19 +563,38 @@ impl Args {
             if snap.all_ready() {
                 return Ok(Ok(snap));
             }
-            let problems: Vec<Problem> = snap.live_pods().flat_map(kube::pod_problems).collect();
+            let events = if snap.live_pods().any(kube::needs_events) {
+                cluster::events(ctx)
+            } else {
+                Vec::new()
+            };
+            let seen = kube::Seen {
+                events: &events,
+                now: Some(kube::now()),
+                init_budget,
+            };
+            let problems: Vec<Problem> = snap
+                .live_pods()
+                .flat_map(|p| kube::pod_problems_in(p, &seen))
+                .collect();
             let now = Instant::now();
+            let mut waited = |p: &Problem, grace: Duration| {
+                let seen = *first_seen
+                    .entry((p.pod.clone(), format!("{:?} {}", p.kind, p.container)))
+                    .or_insert(now);
+                now.duration_since(seen) >= grace
+            };
             let fatal: Vec<Problem> = problems
                 .iter()
                 .filter(|p| match p.kind {
-                    Kind::ImageMissing | Kind::OomKilled => true,
+                    Kind::ImageMissing | Kind::OomKilled | Kind::InitOverrun => true,
                     Kind::Crash | Kind::InitFailed => p.restarts >= self.max_restarts,
-                    Kind::Unschedulable => {
-                        let seen = *first_seen
-                            .entry((p.pod.clone(), "unschedulable".into()))
-                            .or_insert(now);
-                        now.duration_since(seen) >= self.settle
-                    }
+                    Kind::ImagePull => waited(p, self.pull_grace),
+                    Kind::Unschedulable
+                    | Kind::ConfigError
+                    | Kind::CreateError
+                    | Kind::RunError
+                    | Kind::MountFailed => waited(p, self.settle),
                     // Running, started, and still not Ready once its readiness probe has
                     // failed for its own threshold: waiting longer will not help.
                     Kind::NotReady => snap
@@ -587,6 +613,7 @@ impl Args {
                                 .or_insert(now);
                             now.duration_since(seen) >= probe.threshold() + NOT_READY_GRACE
                         }),
+                    Kind::Starting => false,
                 })
                 .cloned()
                 .collect();
@@ -609,6 +636,13 @@ impl Args {
                 );
                 if !last_error.is_empty() {
                     reason.push_str(&format!("; last poll error: {last_error}"));
+                }
+                // Every pod that is not Ready gets its cause, a named one or its state.
+                let mut problems = problems;
+                for pod in snap.live_pods() {
+                    if !pod.ready() && !problems.iter().any(|p| p.pod == pod.name()) {
+                        problems.extend(kube::pending(pod, &seen));
+                    }
                 }
                 return Ok(Err(Failure {
                     reason,

@@ -34,10 +34,21 @@ impl Args {
         let mut unhealthy = Vec::new();
         match &snapshot {
             Ok(snap) => {
+                let events = cluster::events(ctx);
+                let seen = kube::Seen {
+                    events: &events,
+                    now: Some(kube::now()),
+                    init_budget: kube::init_budget(&ctx.root),
+                };
                 for p in snap.live_pods() {
-                    let problems = kube::pod_problems(p);
+                    let mut problems = kube::pod_problems_in(p, &seen);
                     if !p.ready() || p.restarts() > 0 {
                         unhealthy.push(p.name().to_string());
+                    }
+                    // A pod that is not Ready is never summed up as Ready: with no named
+                    // problem, its state says why.
+                    if problems.is_empty() && !p.ready() {
+                        problems.extend(kube::pending(p, &seen));
                     }
                     for pr in problems {
                         summary.push(cluster::explain(ctx, &pr));
@@ -55,7 +66,7 @@ impl Args {
                         "no pods of the release in namespace {} (not deployed? `cargo xtask deploy`)",
                         kube::NAMESPACE
                     ));
-                } else if summary.is_empty() {
+                } else if summary.is_empty() && snap.live_pods().all(kube::Pod::ready) {
                     summary.push(format!(
                         "all {} pods are Ready with no restarts",
                         snap.live_pods().count()

@@ -29,8 +29,45 @@ pub const MIN_CPUS: u32 = 2;
 /// Stable problem ids, their exit codes and their troubleshooting entries (the guide,
 /// `docs/troubleshooting.md`, is generated from this table by `cargo xtask render`). Ranges
 /// follow minikube's: 2x resources, 4x client tools, 7x the cluster, 8x the container provider
-/// (Docker), 9x the checks; 5x–6x are deploy's failures (`kube::Kind`).
+/// (Docker), 9x the checks; 1x the profile's settings; 5x–6x are deploy's failures
+/// (`kube::Kind`).
 pub const PROBLEMS: &[Entry] = &[
+    Entry {
+        id: "MINIKUBE_PROFILE_MISMATCH",
+        exit_code: 11,
+        warning: false,
+        title: "the profile exists with other settings than the ones asked for",
+        symptom: "`up` or `deploy` stops before `minikube start`, naming the existing profile's driver, memory or CPUs beside the ones given with `--driver`, `--memory`, `--cpus` or `--kubernetes-version`.",
+        cause: "minikube fixes a profile's driver, memory and CPUs when it creates it: an existing profile ignores new values (or, for the driver, exits GuestDrvMismatch; for an older Kubernetes, refuses to downgrade).",
+        fix: "Drop the flag to use the profile as it is, or `minikube delete -p <profile>` and run `cargo xtask up` with the new settings (the profile's data is lost).",
+    },
+    Entry {
+        id: "MINIKUBE_DRIVER_AS_ROOT",
+        exit_code: 12,
+        warning: false,
+        title: "the docker or podman driver as root",
+        symptom: "`up` stops before `minikube start`: minikube refuses the docker driver with root privileges (it exits DRV_AS_ROOT).",
+        cause: "minikube refuses to run the docker and podman drivers as root unless given `--force`.",
+        fix: "Run as a user in the docker group (`sudo usermod -aG docker $USER`, then log in again), or use a VM driver.",
+    },
+    Entry {
+        id: "CLUSTER_REQUESTS_DO_NOT_FIT",
+        exit_code: 20,
+        warning: false,
+        title: "the release does not fit the running cluster",
+        symptom: "`doctor` shows `✗ cluster room` with the release's CPU and memory requests beside what the nodes have left.",
+        cause: "The nodes' allocatable CPU or memory, minus what the other pods already request, is less than the release's requests: some pods would stay Pending.",
+        fix: "Free room (delete other workloads), lower `resources.<component>.requests`, or give the cluster more (`minikube delete -p <profile> && cargo xtask up --cpus 4 --memory 8192`).",
+    },
+    Entry {
+        id: "DOCKER_MEMORY_LOW",
+        exit_code: 22,
+        warning: false,
+        title: "Docker Desktop has too little memory for a 4 GB profile",
+        symptom: "`up` stops before creating the profile, naming Docker Desktop's memory (`docker info` MemTotal).",
+        cause: "minikube's docker driver runs inside Docker Desktop's VM, which has less memory than the profile would ask for.",
+        fix: "Raise Docker Desktop's memory (Settings → Resources) to at least 6 GB, restart it, then `cargo xtask up`.",
+    },
     Entry {
         id: "MINIKUBE_MEMORY_LOW",
         exit_code: 23,
@@ -149,8 +186,26 @@ pub const PROBLEMS: &[Entry] = &[
         fix: "Add the line `doctor` prints (`$(minikube ip) todo.local`; `127.0.0.1 todo.local` with `minikube tunnel` on macOS and Windows) to /etc/hosts. `cargo xtask smoke` needs no entry.",
     },
     Entry {
-        id: "CONTEXT_UNREACHABLE",
+        id: "MINIKUBE_KUBECONFIG_STALE",
         exit_code: 74,
+        warning: true,
+        title: "the profile's kube context is stale",
+        symptom: "`doctor` shows `! kubeconfig` Misconfigured while the profile runs; `up` says it runs `minikube update-context`.",
+        cause: "The profile's API server moved (a restart gave it a new address or port) and the kubeconfig still names the old one.",
+        fix: "`minikube -p <profile> update-context` (`cargo xtask up` runs it).",
+    },
+    Entry {
+        id: "HOSTS_ENTRY_CONFLICT",
+        exit_code: 76,
+        warning: true,
+        title: "the hosts file names todo.local twice",
+        symptom: "`doctor` shows `! todo.local` with the line that takes effect and a later one that disagrees.",
+        cause: "glibc uses the first matching line of /etc/hosts; a later correction appended to the file has no effect.",
+        fix: "Edit the hosts file so the first `todo.local` line has the address `doctor` prints, and remove the others.",
+    },
+    Entry {
+        id: "CONTEXT_UNREACHABLE",
+        exit_code: 77,
         warning: false,
         title: "the kube context's API does not answer",
         symptom: "`doctor --context NAME` shows `✗ kube context` with kubectl's error; `deploy --context NAME` stops before building.",
@@ -159,7 +214,7 @@ pub const PROBLEMS: &[Entry] = &[
     },
     Entry {
         id: "INGRESS_CLASS_MISSING",
-        exit_code: 75,
+        exit_code: 78,
         warning: true,
         title: "the cluster has no IngressClass `nginx`",
         symptom: "`doctor --context NAME` shows `! ingress class` with the classes the cluster has; http://todo.local does not answer after a deploy.",
@@ -325,6 +380,7 @@ pub fn run_checks(ctx: &Ctx, required_only: bool) -> Vec<Check> {
     if !required_only && minikube {
         steps.extend([
             ("minikube profile", check_profile as CheckFn),
+            ("cluster room", check_room),
             ("ingress addon", check_ingress),
             ("todo.local", check_hosts),
         ]);
@@ -593,12 +649,21 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         })
         .unwrap_or_default();
     let status = ctx.run(&mk.status())?;
-    st.running = tools::parse_minikube_status(&status.stdout)
-        .map(|s| s.running())
-        .unwrap_or(false);
+    let parsed = tools::parse_minikube_status(&status.stdout);
+    st.running = parsed.as_ref().is_some_and(|s| s.running());
+    let nodes = parsed.as_ref().map(|s| s.nodes.len()).unwrap_or(1);
     let summary = format!(
-        "`{name}`: {}, driver {driver}, runtime {runtime}",
-        if st.running { "Running" } else { "not running" }
+        "`{name}`: {}, driver {driver}, runtime {runtime}{}",
+        match &parsed {
+            Some(_) if st.running => "Running".to_string(),
+            Some(s) if nodes > 1 => format!("not running ({})", s.summary()),
+            _ => "not running".to_string(),
+        },
+        if nodes > 1 {
+            format!(", {nodes} nodes")
+        } else {
+            String::new()
+        }
     );
     checks.push(if st.running {
         Check::ok("minikube profile", summary)
@@ -611,30 +676,45 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             format!("`cargo xtask up` (or `minikube start -p {name}`)"),
         )
     });
+    if parsed.as_ref().is_some_and(|s| s.kubeconfig_stale()) {
+        checks.push(Check::problem(
+            "kube context",
+            Level::Warn,
+            format!("`{name}` is Misconfigured: it points at an old address of the cluster"),
+            "MINIKUBE_KUBECONFIG_STALE",
+            format!("`minikube -p {name} update-context` (`cargo xtask up` does it)"),
+        ));
+    }
     if let Some(c) = &cfg {
-        if c.memory_mb < MIN_MEMORY_MB {
-            checks.push(Check::problem(
-                "minikube memory",
-                Level::Fail,
-                format!("{} MB", c.memory_mb),
-                "MINIKUBE_MEMORY_LOW",
-                format!(
-                    "the release needs ≥ {MIN_MEMORY_MB} MB: `minikube delete -p {name} && cargo xtask up` (memory is fixed when a profile is created)"
-                ),
-            ));
+        // What the profile was created with is fixed; whether the release fits is the
+        // cluster-room check's question once it runs. A small stopped profile is worth a note.
+        let memory = if c.memory_mb == 0 {
+            "no limit".to_string()
         } else {
-            checks.push(Check::ok("minikube memory", format!("{} MB", c.memory_mb)));
-        }
-        if c.cpus < MIN_CPUS {
-            checks.push(Check::problem(
-                "minikube cpus",
-                Level::Fail,
-                c.cpus.to_string(),
-                "MINIKUBE_CPUS_LOW",
+            format!("{} MB", c.memory_mb)
+        };
+        let small = |what: &str, id: &'static str| {
+            Check::problem(
+                &format!("minikube {what}"),
+                Level::Warn,
+                if what == "memory" {
+                    memory.clone()
+                } else {
+                    c.cpus.to_string()
+                },
+                id,
                 format!(
-                    "≥ {MIN_CPUS} CPUs are needed: `minikube delete -p {name} && cargo xtask up`"
+                    "below the {MIN_MEMORY_MB} MB / {MIN_CPUS} CPUs `cargo xtask up` gives a new profile; once it runs, `cargo xtask doctor` checks that the release fits (`minikube delete -p {name} && cargo xtask up` recreates it bigger)"
                 ),
-            ));
+            )
+        };
+        if c.memory_mb != 0 && c.memory_mb < MIN_MEMORY_MB && !st.running {
+            checks.push(small("memory", "MINIKUBE_MEMORY_LOW"));
+        } else {
+            checks.push(Check::ok("minikube memory", memory.clone()));
+        }
+        if c.cpus != 0 && c.cpus < MIN_CPUS && !st.running {
+            checks.push(small("cpus", "MINIKUBE_CPUS_LOW"));
         } else {
             checks.push(Check::ok("minikube cpus", c.cpus.to_string()));
         }
@@ -650,6 +730,34 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
     }
     st.profile = Some(profile);
     Ok(checks)
+}
+
+/// The release's requests (the chart as `deploy` renders it) against what the running
+/// cluster's nodes have left: allocatable minus every other pod's requests.
+fn check_room(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
+    if !st.running || !ctx.tools.helm.found() || !ctx.tools.kubectl.found() {
+        return Ok(vec![]);
+    }
+    let Some(app_version) = crate::services::app_version(&ctx.root)? else {
+        return Ok(vec![]);
+    };
+    let room = crate::cluster::room(ctx, &app_version)?;
+    let p = &ctx.global.profile;
+    let kctx = crate::cluster::kubectl(ctx).context;
+    let found = room.summary();
+    Ok(vec![if room.fits() {
+        Check::ok("cluster room", found)
+    } else {
+        Check::problem(
+            "cluster room",
+            Level::Fail,
+            found,
+            "CLUSTER_REQUESTS_DO_NOT_FIT",
+            format!(
+                "the scheduler would leave pods Pending. Free room (`kubectl --context {kctx} get pods -A` shows the other pods), lower resources.*.requests in the chart values, or recreate the profile bigger: `minikube delete -p {p} && cargo xtask up --memory 8192 --cpus 4`"
+            ),
+        )
+    }])
 }
 
 fn check_ingress(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
@@ -764,43 +872,108 @@ fn check_hosts(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         ("/etc/hosts", ip.stdout.trim().to_string(), String::new())
     };
     let hosts = std::fs::read_to_string(hosts_path).unwrap_or_default();
-    let have = hosts_entry(&hosts, "todo.local");
-    let line = format!("{want} todo.local");
-    Ok(vec![match have {
-        Some(ip) if ip == want => Check::ok("todo.local", format!("{ip} (in {hosts_path})")),
-        other => {
-            let found = match other {
-                Some(ip) => format!("resolves to {ip} in {hosts_path}, expected {want}"),
-                None => format!("no entry in {hosts_path}"),
-            };
-            let edit = if os() == "windows" {
-                "as Administrator, add to the hosts file"
-            } else {
-                "add it: `echo '<line>' | sudo tee -a /etc/hosts`"
-            };
-            Check::problem(
-                "todo.local",
-                Level::Warn,
-                found,
-                "HOSTS_ENTRY_MISSING",
-                format!("the line is `{line}`; {} {note}\n(`cargo xtask smoke` works without it: it sends Host: todo.local itself)", edit.replace("<line>", &line)),
-            )
-        }
-    }])
+    Ok(vec![hosts_check(&hosts, hosts_path, &want, &note)])
 }
 
-/// The address a hosts file gives `name` (last entry wins, as resolvers read it top-down but
-/// users append corrections).
-pub fn hosts_entry(hosts: &str, name: &str) -> Option<String> {
+/// The `todo.local` line as the resolver reads it: glibc's files backend (and macOS's and
+/// Windows') stop at the first line naming the host, so a later line never takes effect.
+fn hosts_check(hosts: &str, hosts_path: &str, want: &str, note: &str) -> Check {
+    let name = "todo.local";
+    let line = format!("{want} {name}");
+    let smoke = "(`cargo xtask smoke` works without it: it sends Host: todo.local itself)";
+    let entries = hosts_entries(hosts, name);
+    let Some(first) = entries.first() else {
+        let edit = if os() == "windows" {
+            "as Administrator, add it to the hosts file".to_string()
+        } else {
+            format!("add it: `echo '{line}' | sudo tee -a /etc/hosts`")
+        };
+        return Check::problem(
+            name,
+            Level::Warn,
+            format!("no entry in {hosts_path}"),
+            "HOSTS_ENTRY_MISSING",
+            format!("the line is `{line}`; {edit} {note}\n{smoke}"),
+        );
+    };
+    let later_other: Vec<&HostsLine> = entries[1..].iter().filter(|e| e.ip != first.ip).collect();
+    if first.ip != want {
+        let right_later = entries[1..]
+            .iter()
+            .find(|e| e.ip == want)
+            .map(|e| {
+                format!(
+                    " (line {} has the right address, but the first match wins)",
+                    e.line
+                )
+            })
+            .unwrap_or_default();
+        return Check::problem(
+            name,
+            Level::Warn,
+            format!(
+                "resolves to {} (line {} of {hosts_path}, the first that names it){right_later}, expected {want}",
+                first.ip, first.line
+            ),
+            "HOSTS_ENTRY_MISSING",
+            format!(
+                "edit line {} of {hosts_path} to read `{line}` (as {}); appending a line does not help, the first match wins {note}\n{smoke}",
+                first.line,
+                if os() == "windows" { "Administrator" } else { "root" }
+            ),
+        );
+    }
+    if !later_other.is_empty() {
+        let others: Vec<String> = later_other
+            .iter()
+            .map(|e| format!("line {} ({})", e.line, e.ip))
+            .collect();
+        return Check::problem(
+            name,
+            Level::Warn,
+            format!(
+                "{want} (line {} of {hosts_path} takes effect); {} also name{} it with another address",
+                first.line,
+                others.join(", "),
+                if others.len() == 1 { "s" } else { "" }
+            ),
+            "HOSTS_ENTRY_CONFLICT",
+            format!(
+                "remove {} from {hosts_path}: ignored while line {} comes first, but it takes over as soon as that line goes",
+                others.join(", "),
+                first.line
+            ),
+        );
+    }
+    Check::ok(
+        name,
+        format!("{} (line {} of {hosts_path})", first.ip, first.line),
+    )
+}
+
+/// One line of a hosts file that names a host: its 1-based number and address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostsLine {
+    pub line: usize,
+    pub ip: String,
+}
+
+/// Every line naming `name` (case-insensitively, comments stripped), top to bottom. The
+/// first is the one that takes effect.
+pub fn hosts_entries(hosts: &str, name: &str) -> Vec<HostsLine> {
     hosts
         .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .filter_map(|l| {
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let l = l.split('#').next().unwrap_or("");
             let mut f = l.split_whitespace();
             let ip = f.next()?;
-            f.any(|h| h == name).then(|| ip.to_string())
+            f.any(|h| h.eq_ignore_ascii_case(name)).then(|| HostsLine {
+                line: i + 1,
+                ip: ip.to_string(),
+            })
         })
-        .next_back()
+        .collect()
 }
 
 fn check_helpers(_ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
@@ -864,6 +1037,11 @@ mod tests {
         assert_eq!(exit_code("MINIKUBE_MEMORY_LOW"), 23);
     }
 
+    /// The address a hosts file gives `name`: the first line naming it.
+    fn hosts_entry(hosts: &str, name: &str) -> Option<String> {
+        hosts_entries(hosts, name).into_iter().next().map(|e| e.ip)
+    }
+
     #[test]
     fn every_id_a_check_reports_has_an_entry() {
         // The ids the checks (and `up`) use, found in this crate's source: each must be a
@@ -895,13 +1073,61 @@ mod tests {
     }
 
     #[test]
-    fn hosts_entry_reads_the_last_matching_line() {
+    fn hosts_entry_reads_the_first_matching_line_as_glibc_does() {
         let hosts = "127.0.0.1 localhost\n# 10.0.0.1 todo.local\n192.168.49.2   todo.local other\n192.168.49.3 todo.local\n";
         assert_eq!(
             hosts_entry(hosts, "todo.local").as_deref(),
-            Some("192.168.49.3")
+            Some("192.168.49.2")
+        );
+        assert_eq!(
+            hosts_entries(hosts, "todo.local"),
+            [
+                HostsLine {
+                    line: 3,
+                    ip: "192.168.49.2".into()
+                },
+                HostsLine {
+                    line: 4,
+                    ip: "192.168.49.3".into()
+                }
+            ]
         );
         assert_eq!(hosts_entry("127.0.0.1 localhost\n", "todo.local"), None);
         assert_eq!(hosts_entry("1.2.3.4 todo.localhost\n", "todo.local"), None);
+        // Host names compare without regard to case.
+        assert_eq!(
+            hosts_entry("1.2.3.4 TODO.local\n", "todo.local").as_deref(),
+            Some("1.2.3.4")
+        );
+    }
+
+    #[test]
+    fn hosts_check_reports_the_line_that_takes_effect_and_flags_a_later_conflict() {
+        let want = "192.168.49.2";
+        // A correction appended below an old entry: the old one still wins.
+        let stale = "127.0.0.1 localhost\n192.168.49.9 todo.local\n192.168.49.2 todo.local\n";
+        let c = hosts_check(stale, "/etc/hosts", want, "");
+        assert_eq!((c.level, c.id), (Level::Warn, Some("HOSTS_ENTRY_MISSING")));
+        assert_eq!(c.found, "resolves to 192.168.49.9 (line 2 of /etc/hosts, the first that names it) (line 3 has the right address, but the first match wins), expected 192.168.49.2");
+        assert!(c
+            .fix
+            .unwrap()
+            .contains("edit line 2 of /etc/hosts to read `192.168.49.2 todo.local`"));
+        // The right line first, a conflicting one later.
+        let conflict = "192.168.49.2 todo.local\n10.0.0.7 todo.local\n";
+        let c = hosts_check(conflict, "/etc/hosts", want, "");
+        assert_eq!((c.level, c.id), (Level::Warn, Some("HOSTS_ENTRY_CONFLICT")));
+        assert_eq!(
+            c.found,
+            "192.168.49.2 (line 1 of /etc/hosts takes effect); line 2 (10.0.0.7) also names it with another address"
+        );
+        // Right and alone (a repeat of the same address is harmless).
+        let good = "127.0.0.1 localhost\n192.168.49.2 todo.local\n192.168.49.2 todo.local\n";
+        let c = hosts_check(good, "/etc/hosts", want, "");
+        assert_eq!(c.level, Level::Ok);
+        assert_eq!(c.found, "192.168.49.2 (line 2 of /etc/hosts)");
+        let c = hosts_check("", "/etc/hosts", want, "");
+        assert_eq!(c.id, Some("HOSTS_ENTRY_MISSING"));
+        assert_eq!(c.found, "no entry in /etc/hosts");
     }
 }

@@ -21,6 +21,7 @@ pub const CHART: &str = "helm/todo-app";
 pub struct Meta {
     pub name: String,
     pub uid: String,
+    pub namespace: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub generation: Option<i64>,
     pub deletion_timestamp: Option<String>,
@@ -332,6 +333,40 @@ pub fn parse_pods(stdout: &str) -> Result<Vec<Pod>> {
     Ok(Snapshot::parse(stdout)?.pods)
 }
 
+/// What the pods of `kubectl get pods -A` other than the release's own ask the scheduler
+/// for, in millicores and bytes. Finished pods (Succeeded, Failed) hold nothing.
+pub fn other_pods_requests(pods: &[Pod]) -> (u64, u64) {
+    pods.iter()
+        .filter(|p| {
+            let ours = p.metadata.namespace.as_deref() == Some(NAMESPACE)
+                && p.metadata.labels.get("app").map(String::as_str) == Some("todo-chatbot");
+            !ours && !matches!(p.status.phase.as_str(), "Succeeded" | "Failed")
+        })
+        .map(pod_requests)
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+/// The nodes' allocatable CPU (millicores) and memory (bytes), summed.
+pub fn allocatable(nodes: &[Node]) -> (u64, u64) {
+    nodes
+        .iter()
+        .map(|n| {
+            (
+                n.status
+                    .allocatable
+                    .get("cpu")
+                    .and_then(|c| cpu_millis(c))
+                    .unwrap_or(0),
+                n.status
+                    .allocatable
+                    .get("memory")
+                    .and_then(|m| mem_bytes(m))
+                    .unwrap_or(0),
+            )
+        })
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
 // ---------------------------------------------------------------------------------------
 // Events and nodes
 
@@ -344,6 +379,38 @@ pub struct Event {
     #[serde(rename = "type")]
     pub kind: String,
     pub count: Option<u32>,
+    pub last_timestamp: Option<String>,
+    pub event_time: Option<String>,
+}
+
+impl Event {
+    /// When the event last happened (`lastTimestamp`, or `eventTime` for events.k8s.io ones).
+    pub fn at(&self) -> Option<i64> {
+        self.last_timestamp
+            .as_deref()
+            .or(self.event_time.as_deref())
+            .and_then(parse_time)
+    }
+}
+
+/// The newest event about `pod` with one of `reasons` whose message passes `keep`.
+pub fn latest_event<'a>(
+    events: &'a [Event],
+    pod: &str,
+    reasons: &[&str],
+    keep: impl Fn(&str) -> bool,
+) -> Option<&'a Event> {
+    events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            e.involved_object.name == pod
+                && reasons.contains(&e.reason.as_str())
+                && keep(&e.message)
+        })
+        // Newest by time; among equal (or missing) times, the later in the list.
+        .max_by_key(|(i, e)| (e.at().unwrap_or(i64::MIN), *i))
+        .map(|(_, e)| e)
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -451,8 +518,12 @@ macro_rules! problem_kinds {
 problem_kinds! {
     /// CrashLoopBackOff, or a container that exited with an error.
     Crash => ("DEPLOY_CRASH_LOOP", 51, "a container keeps crashing", "`✗ deploy failed` naming `pod … container … is crashing (CrashLoopBackOff, exit code N, R restarts)` and the crashed instance's last log lines.", "The process exits at start: usually a missing or wrong setting (a secret, DATABASE_URL, AUTH_JWKS_URL), a database it cannot reach, or a bug; after --max-restarts restarts the deploy stops waiting.", "Read the log lines shown (also in the diagnose bundle: `logs-<pod>-<container>-previous.txt`); `cargo xtask logs <component>`; check the values the pod gets with `kubectl -n todo-app get secret,configmap`. Fix the cause, then `cargo xtask deploy` again."),
-    /// ErrImageNeverPull / ImagePullBackOff / ErrImagePull.
+    /// The image is not where the kubelet looks and waiting will not bring it:
+    /// ErrImageNeverPull, InvalidImageName, or a pull the registry answered "not found".
     ImageMissing => ("DEPLOY_IMAGE_MISSING", 52, "an image is not where the cluster looks", "`✗ deploy failed` naming `image todo-<service>:<tag> is not in the cluster's daemon (ErrImageNeverPull | ImagePullBackOff | ErrImagePull | InvalidImageName)`.", "The pod asks for an image the node does not have and may not pull (pullPolicy Never for images built into minikube), or one the registry does not serve (wrong name, tag, or missing pull secret).", "`cargo xtask build --target minikube <service>` (or `minikube -p <profile> image load <image>`); for a registry, push the image and check `images.<service>.repository`, the tag and `imagePullSecrets`."),
+    /// ErrImagePull / ImagePullBackOff for a reason the kubelet retries: a registry error,
+    /// a rate limit (429), a timeout.
+    ImagePull => ("DEPLOY_IMAGE_PULL_FAILED", 58, "the registry keeps failing to serve an image", "`✗ deploy failed` naming `image … cannot be pulled (ErrImagePull | ImagePullBackOff)` with the kubelet's message (a 429, a timeout, a registry error), after --pull-grace of retries.", "The kubelet could not fetch the image for a reason it retries: the registry is down or slow, rate-limits this node (Docker Hub's 429), or the node cannot reach it.", "Read the kubelet's message; check that the node reaches the registry; for Docker Hub's rate limit use a mirror or an `imagePullSecrets` login; `cargo xtask deploy --pull-grace 3m` waits longer."),
     /// The scheduler found no node with room.
     Unschedulable => ("DEPLOY_UNSCHEDULABLE", 53, "a pod cannot be scheduled", "`✗ deploy failed` naming `pod … cannot be scheduled: 0/1 nodes are available: … Insufficient cpu|memory` with the pod's requests and the node's allocatable, after --settle.", "No node has room for the pod's requests (too small a profile, other workloads), or a volume, taint or affinity rule keeps it off every node.", "Lower `resources.<component>.requests` in the chart values, or give minikube more: `minikube delete -p <profile> && cargo xtask up --cpus 4 --memory 8192`. For volumes and taints: `kubectl -n todo-app get pvc,events`."),
     /// Running but its readiness probe keeps failing.
@@ -461,6 +532,20 @@ problem_kinds! {
     InitFailed => ("DEPLOY_INIT_FAILED", 55, "an init container (the migration) fails", "`✗ deploy failed` naming `init container migrate (or wait-for-database) of pod … failed` with its log, e.g. `password authentication failed for user \"todo\"`.", "The backend's migration or the frontend's wait for the database cannot reach or log in to PostgreSQL: a wrong DATABASE_URL, a database still starting beyond `config.databaseWaitSeconds`, or a PostgreSQL volume created with another password (the volume outlives `helm uninstall`, the password is set only when it is first created).", "Check DATABASE_URL and the database (`cargo xtask logs postgres`). A password mismatch after a reinstall: pass the old `secrets.postgresPassword` (`.data/secrets.env`), or delete the volume: `kubectl -n todo-app delete pvc data-todo-app-postgres-0` (its data is lost), then deploy again."),
     /// The kernel killed a container at its memory limit.
     OomKilled => ("DEPLOY_OOM_KILLED", 56, "a container ran out of memory", "`✗ deploy failed` naming `pod … container … was killed for running out of memory (OOMKilled, exit code 137); its memory limit is …`.", "The container used more memory than `resources.<component>.limits.memory`.", "Raise `resources.<component>.limits.memory` in the chart values (and the request with it if the node has room), then deploy again."),
+    /// CreateContainerConfigError: a Secret, ConfigMap or key the container refers to is
+    /// missing.
+    ConfigError => ("DEPLOY_CONTAINER_CONFIG", 59, "a container's Secret or ConfigMap is missing", "`✗ deploy failed` naming `pod … container … cannot be created (CreateContainerConfigError): couldn't find key … in Secret …`, after --settle.", "The container refers to a Secret, ConfigMap or key that does not exist: often `secrets.existingSecret` naming a Secret without every key the chart needs.", "Create the Secret or key the message names (keys: DATABASE_URL, BETTER_AUTH_SECRET, MCP_SERVICE_TOKEN, and POSTGRES_PASSWORD with the in-cluster PostgreSQL), or drop `secrets.existingSecret` so the chart makes its own."),
+    /// CreateContainerError: the runtime refused to create the container.
+    CreateError => ("DEPLOY_CONTAINER_CREATE", 60, "the runtime cannot create a container", "`✗ deploy failed` naming `pod … container … cannot be created (CreateContainerError)` with the runtime's message, after --settle.", "The container runtime refused the container's spec: a name clash, a bad mount, a security setting the node does not support.", "Read the runtime's message; `kubectl -n todo-app describe pod <pod>` shows the events; `cargo xtask diagnose` collects them."),
+    /// RunContainerError: the runtime created the container but could not start it.
+    RunError => ("DEPLOY_CONTAINER_RUN", 61, "the runtime cannot start a container", "`✗ deploy failed` naming `pod … container … cannot start (RunContainerError)` with the runtime's message (e.g. `executable file not found in $PATH`), after --settle.", "The image's entry point or the command the chart gives does not exist in the image, or the runtime could not start it (permissions, a read-only path).", "Check the image was built from this repository (`cargo xtask build`), and that `images.<service>.repository` and tag name it; read the runtime's message."),
+    /// Stuck in ContainerCreating with FailedMount events: a volume cannot be mounted.
+    MountFailed => ("DEPLOY_MOUNT_FAILED", 62, "a volume cannot be mounted", "`✗ deploy failed` naming `pod … is stuck in ContainerCreating: FailedMount …` with the event, after --settle.", "A volume the pod needs cannot be attached or mounted: a PersistentVolume the node cannot reach, a missing Secret or ConfigMap volume, a full disk.", "Read the event; `kubectl -n todo-app get pvc,pv,events`; on minikube, `minikube -p <profile> ssh -- df -h` for the disk."),
+    /// An init container still running past its own wait budget.
+    InitOverrun => ("DEPLOY_INIT_OVERRUN", 63, "an init container waits past its budget", "`✗ deploy failed` naming `init container … of pod … is running for N s, past its budget of M s (config.databaseWaitSeconds + 30 s)` with its log.", "The backend's migration or the frontend's wait for the database did not finish in time: the database is down, unreachable, or its Service has no ready endpoint.", "`cargo xtask logs postgres`; `kubectl -n todo-app get pods,endpoints`; on a slow first start raise `config.databaseWaitSeconds`."),
+    /// Not Ready and nothing wrong named yet (being scheduled, pulled, initialised):
+    /// what a watch that runs out of time reports.
+    Starting => ("DEPLOY_STILL_STARTING", 64, "a pod was still starting when the watch gave up", "`✗ deploy failed: not every pod was Ready within <timeout>` naming `pod … is still starting: phase Pending; …` with what it waits for.", "Nothing wrong was seen yet, only slowness: images being pulled for the first time, PostgreSQL initialising, a busy node.", "`cargo xtask status`; `cargo xtask deploy --timeout 10m` on a slow machine or a first pull."),
 }
 
 /// `helm upgrade --install` itself failed: nothing was rolled out.
@@ -510,6 +595,7 @@ pub struct Problem {
     pub container: String,
     /// The reason as Kubernetes states it.
     pub reason: String,
+    /// The kubelet's (or the event's) own words.
     pub message: String,
     pub image: String,
     pub restarts: u32,
@@ -522,15 +608,92 @@ pub struct Problem {
     pub requests: (u64, u64),
 }
 
-const IMAGE_REASONS: [&str; 4] = [
-    "ErrImageNeverPull",
-    "ImagePullBackOff",
+/// What naming a pod's problems needs besides the pod: the namespace's events (the cause of
+/// an image pull back-off, failed mounts), the time now, and how long an init container may
+/// run (the chart's `config.databaseWaitSeconds` + 30 s).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Seen<'a> {
+    pub events: &'a [Event],
+    pub now: Option<i64>,
+    pub init_budget: Option<u64>,
+}
+
+/// Seconds since the epoch: `XTASK_NOW` (RFC 3339; the tests pin the clock to their
+/// fixtures' timestamps) or the system clock.
+pub fn now() -> i64 {
+    if let Some(t) = std::env::var("XTASK_NOW").ok().and_then(|v| parse_time(&v)) {
+        return t;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Slack on top of `config.databaseWaitSeconds` for the migrations themselves.
+pub const INIT_SLACK_S: u64 = 30;
+
+/// How long an init container may run: `config.databaseWaitSeconds` from the chart's values
+/// (values-dev.yaml overriding values.yaml, as `deploy` passes them) + 30 s. `None` when
+/// the chart does not say.
+pub fn init_budget(root: &std::path::Path) -> Option<u64> {
+    let chart = root.join(CHART);
+    // The later file wins, as with `helm -f values.yaml -f values-dev.yaml`.
+    ["values-dev.yaml", "values.yaml"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(chart.join(f)).ok())
+        .filter_map(|text| serde_saphyr::from_str::<serde_json::Value>(&text).ok())
+        .find_map(|v| v["config"]["databaseWaitSeconds"].as_u64())
+        .map(|s| s + INIT_SLACK_S)
+}
+
+const NEVER_PULLED: [&str; 2] = ["ErrImageNeverPull", "InvalidImageName"];
+const PULLING: [&str; 4] = [
     "ErrImagePull",
-    "InvalidImageName",
+    "ImagePullBackOff",
+    "ImageInspectError",
+    "RegistryUnavailable",
 ];
 
+/// A pull error that retrying cannot fix: the registry says the image (or its repository)
+/// does not exist, or refuses it (docker's "pull access denied", containerd's "failed to
+/// resolve reference ...: not found", the registry API's MANIFEST_UNKNOWN / NAME_UNKNOWN).
+pub fn pull_not_found(message: &str) -> bool {
+    let m = message.to_lowercase();
+    [
+        ": not found",
+        " not found: manifest unknown",
+        "manifest unknown",
+        "name unknown",
+        "repository does not exist",
+        "pull access denied",
+    ]
+    .iter()
+    .any(|s| m.contains(s))
+        || (m.contains("manifest for ") && m.contains(" not found"))
+}
+
+/// The kubelet's words for a failed pull: the waiting message, or for a back-off (whose
+/// message only says "Back-off pulling image") the last `Failed to pull image` event.
+fn pull_message(pod: &str, image: &str, waiting: &Waiting, events: &[Event]) -> String {
+    let own = waiting.message.clone().unwrap_or_default();
+    if waiting.reason != "ImagePullBackOff" {
+        return own;
+    }
+    let prefix = format!("Failed to pull image {image:?}: ");
+    latest_event(events, pod, &["Failed"], |m| m.starts_with(&prefix))
+        .map(|e| e.message[prefix.len()..].to_string())
+        .unwrap_or(own)
+}
+
 /// What is wrong with one pod, most telling first; empty when nothing is (yet).
+#[cfg(test)]
 pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
+    pod_problems_in(pod, &Seen::default())
+}
+
+/// The same, with the events, the time and the init containers' budget to go by.
+pub fn pod_problems_in(pod: &Pod, seen: &Seen) -> Vec<Problem> {
     let mut out = Vec::new();
     let requests = pod_requests(pod);
     let base = |kind: Kind, c: &ContainerStatus, reason: &str, message: &str| Problem {
@@ -544,31 +707,63 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
         container: c.name.clone(),
         reason: reason.to_string(),
         message: message.to_string(),
-        image: c.image.clone(),
+        image: pod
+            .spec_of(&c.name)
+            .map(|s| s.image.clone())
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(|| c.image.clone()),
         restarts: c.restart_count,
         exit_code: None,
         previous: false,
+    };
+    let pod_level = |kind: Kind, reason: &str, message: String| Problem {
+        kind,
+        pod: pod.name().to_string(),
+        component: pod.metadata.component().to_string(),
+        container: String::new(),
+        reason: reason.into(),
+        message,
+        image: String::new(),
+        restarts: 0,
+        exit_code: None,
+        previous: false,
+        limit: None,
+        requests,
     };
     if let Some(c) = pod
         .condition("PodScheduled")
         .filter(|c| c.status == "False" && c.reason.as_deref() == Some("Unschedulable"))
     {
-        out.push(Problem {
-            kind: Kind::Unschedulable,
-            pod: pod.name().to_string(),
-            component: pod.metadata.component().to_string(),
-            container: String::new(),
-            reason: "Unschedulable".into(),
-            message: c.message.clone().unwrap_or_default(),
-            image: String::new(),
-            restarts: 0,
-            exit_code: None,
-            previous: false,
-            limit: None,
-            requests,
-        });
+        out.push(pod_level(
+            Kind::Unschedulable,
+            "Unschedulable",
+            c.message.clone().unwrap_or_default(),
+        ));
         return out;
     }
+    // A waiting state that names its own cause, for init and app containers alike.
+    let waiting_problem = |c: &ContainerStatus| -> Option<Problem> {
+        let w = c.state.waiting.as_ref()?;
+        let msg = w.message.as_deref().unwrap_or("");
+        let kind = match w.reason.as_str() {
+            r if NEVER_PULLED.contains(&r) => Kind::ImageMissing,
+            r if PULLING.contains(&r) => {
+                let image = base(Kind::ImagePull, c, "", "").image;
+                let m = pull_message(pod.name(), &image, w, seen.events);
+                let kind = if pull_not_found(&m) {
+                    Kind::ImageMissing
+                } else {
+                    Kind::ImagePull
+                };
+                return Some(base(kind, c, &w.reason, &m));
+            }
+            "CreateContainerConfigError" => Kind::ConfigError,
+            "CreateContainerError" => Kind::CreateError,
+            "RunContainerError" => Kind::RunError,
+            _ => return None,
+        };
+        Some(base(kind, c, &w.reason, msg))
+    };
     for c in &pod.status.init_container_statuses {
         let failed_now = c.state.terminated.as_ref().filter(|t| t.exit_code != 0);
         let backoff = c
@@ -576,18 +771,8 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
             .waiting
             .as_ref()
             .filter(|w| w.reason == "CrashLoopBackOff");
-        if let Some(w) = c
-            .state
-            .waiting
-            .as_ref()
-            .filter(|w| IMAGE_REASONS.contains(&w.reason.as_str()))
-        {
-            out.push(base(
-                Kind::ImageMissing,
-                c,
-                &w.reason,
-                w.message.as_deref().unwrap_or(""),
-            ));
+        if let Some(p) = waiting_problem(c) {
+            out.push(p);
         } else if failed_now.is_some() || backoff.is_some() {
             let t = failed_now.or(c.last_state.terminated.as_ref());
             let mut p = base(
@@ -602,6 +787,26 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
             p.exit_code = t.map(|t| t.exit_code);
             p.previous = failed_now.is_none();
             out.push(p);
+        } else if let (Some(started), Some(now), Some(budget)) = (
+            c.state
+                .running
+                .as_ref()
+                .and_then(|r| r.started_at.as_deref())
+                .and_then(parse_time),
+            seen.now,
+            seen.init_budget,
+        ) {
+            let ran = now - started;
+            if ran > budget as i64 {
+                out.push(base(
+                    Kind::InitOverrun,
+                    c,
+                    "InitRunning",
+                    &format!(
+                        "running for {ran} s, past its budget of {budget} s (config.databaseWaitSeconds + {INIT_SLACK_S} s)"
+                    ),
+                ));
+            }
         }
     }
     for c in &pod.status.container_statuses {
@@ -612,13 +817,8 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
             .into_iter()
             .flatten()
             .find(|t| t.reason.as_deref() == Some("OOMKilled"));
-        if let Some(w) = waiting.filter(|w| IMAGE_REASONS.contains(&w.reason.as_str())) {
-            out.push(base(
-                Kind::ImageMissing,
-                c,
-                &w.reason,
-                w.message.as_deref().unwrap_or(""),
-            ));
+        if let Some(p) = waiting_problem(c) {
+            out.push(p);
         } else if let Some(t) = oom {
             let mut p = base(Kind::OomKilled, c, "OOMKilled", "");
             p.exit_code = Some(t.exit_code);
@@ -645,7 +845,111 @@ pub fn pod_problems(pod: &Pod) -> Vec<Problem> {
             out.push(base(Kind::NotReady, c, "NotReady", ""));
         }
     }
+    // Nothing started and the kubelet cannot mount a volume: the containers wait in
+    // ContainerCreating (PodInitializing) for good.
+    let nothing_started = pod
+        .status
+        .init_container_statuses
+        .iter()
+        .chain(&pod.status.container_statuses)
+        .all(|c| c.state.running.is_none() && c.state.terminated.is_none());
+    if out.is_empty() && !pod.ready() && nothing_started {
+        if let Some(e) = latest_event(
+            seen.events,
+            pod.name(),
+            &["FailedMount", "FailedAttachVolume"],
+            |_| true,
+        ) {
+            let count = e.count.map(|c| format!(" (x{c})")).unwrap_or_default();
+            out.push(pod_level(
+                Kind::MountFailed,
+                &e.reason,
+                format!("{}{count}", e.message.trim()),
+            ));
+        }
+    }
     out
+}
+
+/// Whether naming this pod's problem needs the namespace's events: the cause of a pull
+/// back-off is only in them, and so is a failed mount of a pod none of whose containers
+/// has started.
+pub fn needs_events(pod: &Pod) -> bool {
+    if pod.ready() || pod.terminating() {
+        return false;
+    }
+    let all = || {
+        pod.status
+            .init_container_statuses
+            .iter()
+            .chain(&pod.status.container_statuses)
+    };
+    all().any(|c| {
+        c.state
+            .waiting
+            .as_ref()
+            .is_some_and(|w| w.reason == "ImagePullBackOff")
+    }) || (pod.spec.node_name.is_some()
+        && all().all(|c| c.state.running.is_none() && c.state.terminated.is_none()))
+}
+
+/// Why a pod that is not Ready (and has no named problem) is not Ready yet, in a line:
+/// the phase, an init container still running and for how long, each waiting container.
+pub fn pending(pod: &Pod, seen: &Seen) -> Option<Problem> {
+    if pod.ready() || pod.terminating() {
+        return None;
+    }
+    let mut parts = vec![format!(
+        "phase {}",
+        if pod.status.phase.is_empty() {
+            "unknown"
+        } else {
+            &pod.status.phase
+        }
+    )];
+    if pod.spec.node_name.is_none() && pod.condition("PodScheduled").is_none() {
+        parts.push("not scheduled yet".into());
+    }
+    let mut init_running = None;
+    for c in &pod.status.init_container_statuses {
+        if let Some(r) = &c.state.running {
+            let since = match (r.started_at.as_deref().and_then(parse_time), seen.now) {
+                (Some(s), Some(n)) => format!(" for {} s", n - s),
+                _ => String::new(),
+            };
+            let budget = seen
+                .init_budget
+                .map(|b| format!(" (budget {b} s)"))
+                .unwrap_or_default();
+            parts.push(format!("init container {} running{since}{budget}", c.name));
+            init_running = Some(c);
+        } else if let Some(w) = &c.state.waiting {
+            parts.push(format!("init container {} waiting: {}", c.name, w.reason));
+        }
+    }
+    for c in &pod.status.container_statuses {
+        if let Some(w) = &c.state.waiting {
+            parts.push(format!("container {} waiting: {}", c.name, w.reason));
+        } else if c.state.running.is_some() && !c.ready {
+            parts.push(format!("container {} running, not Ready", c.name));
+        }
+    }
+    let requests = pod_requests(pod);
+    Some(Problem {
+        kind: Kind::Starting,
+        pod: pod.name().to_string(),
+        component: pod.metadata.component().to_string(),
+        // The init container still at work has the logs worth showing.
+        container: init_running.map(|c| c.name.clone()).unwrap_or_default(),
+        reason: "NotReady".into(),
+        message: parts.join("; "),
+        image: String::new(),
+        restarts: pod.restarts(),
+        exit_code: None,
+        previous: false,
+        limit: None,
+        requests,
+    })
 }
 
 /// The scheduler's view of a pod: the sum of its containers' requests, or its largest init
@@ -897,6 +1201,185 @@ mod tests {
             .unwrap();
         assert_eq!(oom.limit.as_deref(), Some("512Mi"));
         assert_eq!(oom.requests, (100, 192 << 20));
+    }
+
+    fn events(name: &str) -> Vec<Event> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/cluster")
+            .join(name);
+        parse_events(&std::fs::read_to_string(p).unwrap()).unwrap()
+    }
+
+    fn problems_in(name: &str, seen: &Seen) -> Vec<Problem> {
+        fixture(name)
+            .live_pods()
+            .flat_map(|p| pod_problems_in(p, seen))
+            .collect()
+    }
+
+    #[test]
+    fn waiting_states_with_their_own_cause_are_named_with_the_kubelets_message() {
+        let backend = "todo-app-backend-5b8f7d9c6-h3j9m".to_string();
+        assert_eq!(
+            kinds("config-error.json"),
+            [(Kind::ConfigError, backend.clone(), "migrate".into())]
+        );
+        assert_eq!(
+            kinds("create-error.json"),
+            [(Kind::CreateError, backend.clone(), "backend".into())]
+        );
+        assert_eq!(
+            kinds("run-error.json"),
+            [(Kind::RunError, backend.clone(), "backend".into())]
+        );
+        let p = &problems_in("config-error.json", &Seen::default())[0];
+        assert_eq!(
+            p.message,
+            "couldn't find key DATABASE_URL in Secret todo-app/todo-external"
+        );
+        assert!(problems_in("run-error.json", &Seen::default())[0]
+            .message
+            .contains("exec: \"todo-backend\": executable file not found in $PATH"));
+    }
+
+    #[test]
+    fn a_pod_stuck_in_container_creating_is_named_by_its_failed_mount_events() {
+        // Without the events ContainerCreating is just slow; with them it is a failed mount.
+        assert!(kinds("mount-failed.json").is_empty());
+        let ev = events("events-mount-failed.json");
+        let seen = Seen {
+            events: &ev,
+            ..Seen::default()
+        };
+        let found = problems_in("mount-failed.json", &seen);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (
+                found[0].kind,
+                found[0].pod.as_str(),
+                found[0].reason.as_str()
+            ),
+            (Kind::MountFailed, "todo-app-postgres-0", "FailedMount")
+        );
+        assert_eq!(
+            found[0].message,
+            "Unable to attach or mount volumes: unmounted volumes=[data], unattached volumes=[], failed to process volumes=[]: context deadline exceeded (x3)"
+        );
+        // A pod whose containers run is never a mount problem, whatever the events say.
+        assert!(problems_in("ready.json", &seen).is_empty());
+    }
+
+    #[test]
+    fn an_init_container_past_its_budget_is_an_overrun() {
+        let started = parse_time("2026-05-01T10:00:02Z").unwrap();
+        let at = |secs: i64| Seen {
+            events: &[],
+            now: Some(started + secs),
+            init_budget: Some(330),
+        };
+        assert!(problems_in("init-running.json", &at(330)).is_empty());
+        let over = problems_in("init-running.json", &at(331));
+        assert_eq!(
+            (over[0].kind, over[0].container.as_str()),
+            (Kind::InitOverrun, "migrate")
+        );
+        assert_eq!(
+            over[0].message,
+            "running for 331 s, past its budget of 330 s (config.databaseWaitSeconds + 30 s)"
+        );
+        // Without a budget (no chart values) nothing is over.
+        let unknown = Seen {
+            init_budget: None,
+            ..at(10_000)
+        };
+        assert!(problems_in("init-running.json", &unknown).is_empty());
+        // And a pod that is not Ready gets its state, never silence.
+        let snap = fixture("init-running.json");
+        let pod = snap
+            .live_pods()
+            .find(|p| p.name() == "todo-app-backend-5b8f7d9c6-h3j9m")
+            .unwrap();
+        let p = pending(pod, &at(58)).unwrap();
+        assert_eq!(p.kind, Kind::Starting);
+        assert_eq!(
+            p.message,
+            "phase Pending; init container migrate running for 58 s (budget 330 s); container backend waiting: PodInitializing"
+        );
+        assert_eq!(p.container, "migrate");
+    }
+
+    #[test]
+    fn the_init_budget_comes_from_the_charts_values() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(init_budget(dir.path()), None);
+        let chart = dir.path().join(CHART);
+        std::fs::create_dir_all(&chart).unwrap();
+        std::fs::copy(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../helm/todo-app/values.yaml"),
+            chart.join("values.yaml"),
+        )
+        .unwrap();
+        assert_eq!(init_budget(dir.path()), Some(330));
+        std::fs::write(
+            chart.join("values-dev.yaml"),
+            "config:\n  databaseWaitSeconds: 60\n",
+        )
+        .unwrap();
+        assert_eq!(init_budget(dir.path()), Some(90));
+    }
+
+    #[test]
+    fn image_pulls_are_told_apart_by_the_kubelets_message() {
+        // Our image, pulled and not found (containerd's resolver): permanent.
+        let nf = problems_in("pull-not-found.json", &Seen::default());
+        assert_eq!(
+            (nf[0].kind, nf[0].reason.as_str()),
+            (Kind::ImageMissing, "ErrImagePull")
+        );
+        assert!(nf[0].message.contains("failed to resolve reference \"docker.io/library/todo-backend:8c1d2e3f4a5b\": docker.io/library/todo-backend:8c1d2e3f4a5b: not found"));
+        assert_eq!(nf[0].image, "todo-backend:8c1d2e3f4a5b");
+        // A back-off: its own message has no cause, the events do (a 429): retried.
+        let bare = problems_in("pull-backoff.json", &Seen::default());
+        assert_eq!(bare[0].kind, Kind::ImagePull);
+        assert_eq!(
+            bare[0].message,
+            "Back-off pulling image \"postgres:16-alpine\""
+        );
+        let ev = events("events-pull-429.json");
+        let seen = Seen {
+            events: &ev,
+            ..Seen::default()
+        };
+        let rl = problems_in("pull-backoff.json", &seen);
+        assert_eq!(rl[0].kind, Kind::ImagePull);
+        assert!(
+            rl[0]
+                .message
+                .ends_with("unexpected status code [manifests 16-alpine]: 429 Too Many Requests"),
+            "{}",
+            rl[0].message
+        );
+        // Never pulled (pull policy Never): missing at once.
+        let never = problems_in("image-missing.json", &Seen::default());
+        assert_eq!(
+            (never[0].kind, never[0].reason.as_str()),
+            (Kind::ImageMissing, "ErrImageNeverPull")
+        );
+    }
+
+    #[test]
+    fn pull_errors_that_retrying_cannot_fix() {
+        // Docker Engine (moby's distribution errors) through cri-dockerd.
+        assert!(pull_not_found("rpc error: code = Unknown desc = Error response from daemon: manifest for postgres:99 not found: manifest unknown: manifest unknown"));
+        assert!(pull_not_found("rpc error: code = Unknown desc = Error response from daemon: pull access denied for todo-backend, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"));
+        // containerd's resolver.
+        assert!(pull_not_found("failed to pull and unpack image \"docker.io/library/x:1\": failed to resolve reference \"docker.io/library/x:1\": docker.io/library/x:1: not found"));
+        // Retried by the kubelet: rate limits, timeouts, an unavailable registry.
+        assert!(!pull_not_found("rpc error: code = Unknown desc = Error response from daemon: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit"));
+        assert!(!pull_not_found("rpc error: code = Unknown desc = Error response from daemon: Get \"https://registry-1.docker.io/v2/\": net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)"));
+        assert!(!pull_not_found(
+            "image pull failed for postgres:16-alpine because the registry is unavailable"
+        ));
     }
 
     #[test]

@@ -48,16 +48,17 @@ pub struct Pin {
     pub windows_arm64_uses_amd64: bool,
 }
 
-/// The pinned versions — the one place to bump them. Each satisfies `doctor`'s minimum
-/// (a unit test holds that). kubectl 1.37 matches minikube 1.39's default Kubernetes
-/// (v1.37.0), inside kubectl's ±1 minor skew. Helm 4: the chart is checked with both, CI's
-/// default `helm` is 4, and Helm 3 is in its security-fixes-only tail.
+/// The pinned versions — the one place to bump them. Only versions whose release tags are
+/// published upstream; each satisfies `doctor`'s minimum (a unit test holds that). kubectl 1.35
+/// matches minikube 1.38's default Kubernetes (v1.35.1), inside kubectl's ±1 minor skew.
+/// Helm 4: the chart is checked with both, CI's default `helm` is 4, and Helm 3 is in its
+/// security-fixes-only tail.
 pub const PINS: &[Pin] = &[
     // https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/ (`kubectl.sha256` beside it:
     // the bare hash)
     Pin {
         name: "kubectl",
-        version: "1.37.1",
+        version: "1.35.4",
         host: "dl.k8s.io",
         path: "release/v{ver}/bin/{os}/{arch}/kubectl{exe}",
         checksum_suffix: ".sha256",
@@ -68,7 +69,7 @@ pub const PINS: &[Pin] = &[
     // (`.sha256sum` beside each archive: `<hash>  <filename>`); `<os>-<arch>/helm` inside.
     Pin {
         name: "helm",
-        version: "4.3.0",
+        version: "4.2.4",
         host: "get.helm.sh",
         path: "helm-v{ver}-{os}-{arch}.{archive}",
         checksum_suffix: ".sha256sum",
@@ -79,7 +80,7 @@ pub const PINS: &[Pin] = &[
     // beside each binary: the bare hash)
     Pin {
         name: "minikube",
-        version: "1.39.0",
+        version: "1.38.1",
         host: "github.com",
         path: "kubernetes/minikube/releases/download/v{ver}/minikube-{os}-{arch}{exe}",
         checksum_suffix: ".sha256",
@@ -685,9 +686,9 @@ fn fetch(ctx: &Ctx, plan: &Plan, download: &Path, sums: &Path) -> Result<()> {
         "{} {}: fetching {}",
         plan.pin.name, plan.pin.version, plan.url
     ));
-    download_one(ctx, &c, &plan.checksum_url, sums)?;
+    download_one(ctx, &c, plan, &plan.checksum_url, sums)?;
     let leftover = download.exists();
-    let took = match download_one(ctx, &c, &plan.url, download) {
+    let took = match download_one(ctx, &c, plan, &plan.url, download) {
         Ok(took) => took,
         // A leftover that cannot be resumed (already complete, or the server lost it): start over.
         Err(_) if leftover => {
@@ -696,7 +697,7 @@ fn fetch(ctx: &Ctx, plan: &Plan, download: &Path, sums: &Path) -> Result<()> {
                 plan.pin.name
             ));
             let _ = fs::remove_file(download);
-            download_one(ctx, &c, &plan.url, download)?
+            download_one(ctx, &c, plan, &plan.url, download)?
         }
         Err(e) => return Err(e),
     };
@@ -713,7 +714,7 @@ fn fetch(ctx: &Ctx, plan: &Plan, download: &Path, sums: &Path) -> Result<()> {
     Ok(())
 }
 
-fn download_one(ctx: &Ctx, curl: &Curl, url: &str, to: &Path) -> Result<Duration> {
+fn download_one(ctx: &Ctx, curl: &Curl, plan: &Plan, url: &str, to: &Path) -> Result<Duration> {
     let cmd = curl.download(url, to);
     let out = ctx.run(&cmd)?;
     if out.success() {
@@ -723,7 +724,23 @@ fn download_one(ctx: &Ctx, curl: &Curl, url: &str, to: &Path) -> Result<Duration
     let secs = curl.max_time.as_secs();
     let retries = Curl::RETRIES;
     let offline = "or fetch the files on another machine and use `cargo xtask setup --offline DIR`";
+    let var = format!("XTASK_{}", plan.pin.name.to_uppercase());
     let why = match out.code {
+        // `--fail` turns an HTTP error into exit 22 and says which; a 404 is a version (or a
+        // mirror) that does not have this file.
+        Some(22) if tail.contains("error: 404") => format!(
+            "{} {} is not published there (HTTP 404): the pinned version does not exist at this \
+             location{}. `cargo xtask setup --list` shows every URL setup uses; or install {} \
+             yourself and point {var} at it",
+            plan.pin.name,
+            plan.pin.version,
+            if base_url().is_some() {
+                format!(" (check the mirror in {BASE_URL_ENV})")
+            } else {
+                String::new()
+            },
+            plan.pin.name
+        ),
         Some(2) => format!(
             "this curl does not know an option we need ({tail}): `--retry-all-errors` needs \
              curl ≥ 7.71; upgrade curl, point XTASK_CURL at a newer one, {offline}"
@@ -988,16 +1005,16 @@ mod tests {
         assert_eq!(parse_checksum(&format!("{h}\n"), "kubectl").unwrap(), h);
         // helm: sha256sum's `<hash>  <file>`; uppercase is normalised.
         let upper = "B".repeat(64);
-        let text = format!("{upper}  helm-v4.3.0-linux-amd64.tar.gz\n");
+        let text = format!("{upper}  helm-v4.2.4-linux-amd64.tar.gz\n");
         assert_eq!(
-            parse_checksum(&text, "helm-v4.3.0-linux-amd64.tar.gz").unwrap(),
+            parse_checksum(&text, "helm-v4.2.4-linux-amd64.tar.gz").unwrap(),
             "b".repeat(64)
         );
         // Several lines: the one naming the file counts (binary-mode `*` and paths allowed).
         let c = "c".repeat(64);
-        let multi = format!("{h}  other.tar.gz\n{c} *dist/helm-v4.3.0-linux-amd64.tar.gz\n");
+        let multi = format!("{h}  other.tar.gz\n{c} *dist/helm-v4.2.4-linux-amd64.tar.gz\n");
         assert_eq!(
-            parse_checksum(&multi, "helm-v4.3.0-linux-amd64.tar.gz").unwrap(),
+            parse_checksum(&multi, "helm-v4.2.4-linux-amd64.tar.gz").unwrap(),
             c
         );
         // A file for something else, an HTML error page, a short hash: errors.

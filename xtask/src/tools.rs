@@ -199,6 +199,27 @@ pub fn parse_docker_version(stdout: &str) -> Result<DockerVersion> {
     serde_json::from_str(stdout.trim()).context("unexpected `docker version` output")
 }
 
+/// The fields of `docker system info --format '{{json .}}'` the xtask reads.
+#[derive(Debug, Deserialize)]
+pub struct DockerInfo {
+    #[serde(rename = "OperatingSystem", default)]
+    pub operating_system: String,
+    /// Bytes the daemon's machine (Docker Desktop: its VM) has.
+    #[serde(rename = "MemTotal", default)]
+    pub mem_total: u64,
+}
+
+impl DockerInfo {
+    /// Docker Desktop says so in `OperatingSystem` on every OS (minikube checks the same).
+    pub fn docker_desktop(&self) -> bool {
+        self.operating_system == "Docker Desktop"
+    }
+}
+
+pub fn parse_docker_info(stdout: &str) -> Result<DockerInfo> {
+    serde_json::from_str(stdout.trim()).context("unexpected `docker system info` output")
+}
+
 #[derive(Debug, Deserialize)]
 struct KubectlVersionJson {
     #[serde(rename = "clientVersion")]
@@ -281,25 +302,81 @@ pub fn parse_profiles(stdout: &str) -> Result<Vec<Profile>> {
     Ok(l.valid)
 }
 
-/// `minikube status -o json` (exit code is non-zero when anything is stopped).
+/// One node of `minikube status -o json` (exit code is non-zero when anything is stopped or
+/// the kubeconfig is stale).
 #[derive(Clone, Debug, Deserialize)]
 pub struct MinikubeStatus {
+    #[serde(rename = "Name", default)]
+    pub name: String,
     #[serde(rename = "Host", default)]
     pub host: String,
+    #[serde(rename = "Kubelet", default)]
+    pub kubelet: String,
     #[serde(rename = "APIServer", default)]
     pub apiserver: String,
+    /// `Configured`, `Misconfigured` (the kube context points at a stale address), or
+    /// `Irrelevant` on a worker node.
+    #[serde(rename = "Kubeconfig", default)]
+    pub kubeconfig: String,
+    #[serde(rename = "Worker", default)]
+    pub worker: bool,
 }
 
-impl MinikubeStatus {
+/// Every node of a profile: minikube prints one object for a single-node profile and an
+/// array (control plane first) for a multi-node one.
+#[derive(Clone, Debug)]
+pub struct ProfileStatus {
+    pub nodes: Vec<MinikubeStatus>,
+}
+
+impl ProfileStatus {
+    pub fn control_plane(&self) -> Option<&MinikubeStatus> {
+        self.nodes.iter().find(|n| !n.worker)
+    }
+
+    /// Every node's host and kubelet run and every control plane's API server answers.
     pub fn running(&self) -> bool {
-        self.host == "Running" && self.apiserver == "Running"
+        self.control_plane().is_some()
+            && self
+                .nodes
+                .iter()
+                .all(|n| n.host == "Running" && n.kubelet == "Running")
+            && self
+                .nodes
+                .iter()
+                .filter(|n| !n.worker)
+                .all(|n| n.apiserver == "Running")
+    }
+
+    /// Running, but the kubeconfig entry points at an old address (after a restart that
+    /// changed the port or IP): every kubectl call on the context fails until
+    /// `minikube update-context`.
+    pub fn kubeconfig_stale(&self) -> bool {
+        self.control_plane()
+            .is_some_and(|n| n.kubeconfig == "Misconfigured")
+    }
+
+    /// `Running`, or each node's host state when they differ.
+    pub fn summary(&self) -> String {
+        if self.running() {
+            return "Running".into();
+        }
+        self.nodes
+            .iter()
+            .map(|n| format!("{} {}", n.name, n.host))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
-pub fn parse_minikube_status(stdout: &str) -> Option<MinikubeStatus> {
-    // Multi-node clusters print one object per line; the first is the control plane.
-    let first = stdout.lines().find(|l| l.trim_start().starts_with('{'))?;
-    serde_json::from_str(first).ok()
+pub fn parse_minikube_status(stdout: &str) -> Option<ProfileStatus> {
+    let text = stdout.trim();
+    let nodes = if text.starts_with('[') {
+        serde_json::from_str::<Vec<MinikubeStatus>>(text).ok()?
+    } else {
+        vec![serde_json::from_str::<MinikubeStatus>(text).ok()?]
+    };
+    (!nodes.is_empty()).then_some(ProfileStatus { nodes })
 }
 
 /// `minikube docker-env --shell none` → the variables to pass to every docker call.
@@ -354,6 +431,13 @@ impl Docker<'_> {
     pub fn version(&self) -> Cmd {
         self.base()
             .args(["version", "--format", "{{json .}}"])
+            .timeout(QUICK)
+    }
+
+    /// The daemon's own view (`docker system info`, as minikube reads it): OS, CPUs, memory.
+    pub fn system_info(&self) -> Cmd {
+        self.base()
+            .args(["system", "info", "--format", "{{json .}}"])
             .timeout(QUICK)
     }
 
@@ -515,6 +599,14 @@ impl Minikube<'_> {
 
     pub fn ip(&self) -> Cmd {
         self.base().arg("ip").timeout(QUICK)
+    }
+
+    /// Points the profile's kube context at the cluster's current address again.
+    pub fn update_context(&self) -> Cmd {
+        self.base()
+            .arg("update-context")
+            .timeout(Duration::from_secs(60))
+            .mutating()
     }
 
     pub fn image_ls(&self) -> Cmd {
@@ -723,17 +815,19 @@ impl Tar<'_> {
 // `diagnose`, `down` and `stability` run against minikube, kubectl and helm.
 
 impl Minikube<'_> {
-    /// `minikube start`; on an existing, stopped profile minikube keeps its configuration.
+    /// `minikube start`: with every option for a new profile; with none for an existing one,
+    /// which keeps the configuration it was created with.
     pub fn start(&self, opts: &StartOptions) -> Cmd {
-        let mut c = self.base().args([
-            "start",
-            "--driver",
-            &opts.driver,
-            "--memory",
-            &opts.memory_mb.to_string(),
-            "--cpus",
-            &opts.cpus.to_string(),
-        ]);
+        let mut c = self.base().arg("start");
+        if let Some(d) = &opts.driver {
+            c = c.args(["--driver", d]);
+        }
+        if let Some(m) = opts.memory_mb {
+            c = c.args(["--memory", &m.to_string()]);
+        }
+        if let Some(n) = opts.cpus {
+            c = c.args(["--cpus", &n.to_string()]);
+        }
         if let Some(v) = &opts.kubernetes_version {
             c = c.args(["--kubernetes-version", v]);
         }
@@ -755,10 +849,11 @@ impl Minikube<'_> {
     }
 }
 
+#[derive(Clone, Debug, Default)]
 pub struct StartOptions {
-    pub driver: String,
-    pub memory_mb: u64,
-    pub cpus: u32,
+    pub driver: Option<String>,
+    pub memory_mb: Option<u64>,
+    pub cpus: Option<u32>,
     pub kubernetes_version: Option<String>,
 }
 
@@ -858,6 +953,14 @@ impl KubectlIn<'_> {
     pub fn events_json(&self) -> Cmd {
         self.base()
             .args(["get", "events", "-o", "json"])
+            .timeout(QUICK)
+    }
+
+    /// Every pod in every namespace (what else asks the nodes for room).
+    pub fn all_pods_json(&self) -> Cmd {
+        self.tool
+            .cmd()
+            .args(["--context", self.context, "get", "pods", "-A", "-o", "json"])
             .timeout(QUICK)
     }
 
@@ -1242,6 +1345,42 @@ mod tests {
                 .running()
         );
         assert!(parse_addons(&fixture("minikube-addons-list.json")).unwrap()["ingress"]);
+    }
+
+    #[test]
+    fn minikube_status_of_a_multi_node_profile_is_an_array() {
+        let two = parse_minikube_status(&fixture("minikube-status-multinode.json")).unwrap();
+        assert_eq!(two.nodes.len(), 2);
+        assert!(two.running(), "{two:?}");
+        assert_eq!(two.control_plane().unwrap().name, "minikube");
+        assert!(two.nodes[1].worker);
+        // A stopped worker: the profile is not fully running, and says which node.
+        let half = parse_minikube_status(&fixture("minikube-status-multinode-worker-stopped.json"))
+            .unwrap();
+        assert!(!half.running());
+        assert_eq!(half.summary(), "minikube Running, minikube-m02 Stopped");
+    }
+
+    #[test]
+    fn minikube_status_with_a_stale_kubeconfig() {
+        let s = parse_minikube_status(&fixture("minikube-status-misconfigured.json")).unwrap();
+        assert!(s.running());
+        assert!(s.kubeconfig_stale());
+        assert!(
+            !parse_minikube_status(&fixture("minikube-status-running.json"))
+                .unwrap()
+                .kubeconfig_stale()
+        );
+    }
+
+    #[test]
+    fn docker_system_info_from_a_real_engine_and_docker_desktop() {
+        let linux = parse_docker_info(&fixture("docker-system-info.json")).unwrap();
+        assert!(!linux.docker_desktop());
+        assert!(linux.mem_total > 0);
+        let desktop = parse_docker_info(&fixture("docker-system-info-desktop.json")).unwrap();
+        assert!(desktop.docker_desktop());
+        assert_eq!(desktop.mem_total >> 20, 2996);
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub fn cluster() -> Fake {
     }
     f.file("inspect.txt", "sha256:0123abcd 123456789\n");
     f.set_env("XTASK_POLL_MS", "5");
+    // The fixtures' clock: a minute after their pods were created.
+    f.set_env("XTASK_NOW", "2026-05-01T10:01:00Z");
     for k in SECRET_VARS {
         f.set_env(k, "");
     }
@@ -73,6 +75,12 @@ pub fn cluster() -> Fake {
         0,
         "nodes.json",
     )
+    .rule(
+        "kubectl",
+        "--context minikube get pods -A -o json",
+        0,
+        "all-pods.json",
+    )
     .rule("kubectl", "*get events -o json", 0, "events.json")
     .rule("kubectl", "*describe pod*", 0, "describe.txt")
     .rule(
@@ -83,8 +91,9 @@ pub fn cluster() -> Fake {
     )
     .rule("kubectl", "*logs *", 0, "logs-backend-previous.txt")
     .rule("docker", "build*", 0, "-")
-    .rule("helm", "rollback *", 0, "helm-rollback.txt")
-    .rule("helm", "uninstall *", 0, "helm-uninstall.txt");
+    .rule("helm", "template todo-app *", 0, "helm-template-dev.yaml")
+    .rule("helm", "rollback *", 0, "helm4-rollback.txt")
+    .rule("helm", "uninstall *", 0, "helm4-uninstall.txt");
     f
 }
 
@@ -96,16 +105,16 @@ pub fn first_install(f: &Fake) {
             "history todo-app*",
             1,
             "-",
-            "helm-history-notfound.stderr",
+            "helm4-history-notfound.stderr",
         )
-        .rule("helm", "upgrade --install*", 0, "helm-install.txt");
+        .rule("helm", "upgrade --install*", 0, "helm4-install.txt");
 }
 
 /// An upgrade of revision 1 with every image already built.
 pub fn upgrade(f: &Fake) {
     f.rule("docker", "image inspect*", 0, "inspect.txt")
-        .rule("helm", "history todo-app*", 0, "helm-history.json")
-        .rule("helm", "upgrade --install*", 0, "helm-upgrade.txt");
+        .rule("helm", "history todo-app*", 0, "helm4-history.json")
+        .rule("helm", "upgrade --install*", 0, "helm4-upgrade.txt");
 }
 
 /// The calls, with the temporary repository path replaced, for snapshots.

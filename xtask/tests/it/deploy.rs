@@ -92,14 +92,14 @@ fn a_second_deploy_with_no_change_builds_nothing_and_passes_the_same_tags() {
             "helm",
             "history todo-app*",
             0,
-            "-|1,helm-history.json",
-            "helm-history-notfound.stderr",
+            "-|1,helm4-history.json",
+            "helm4-history-notfound.stderr",
         )
         .rule(
             "helm",
             "upgrade --install*",
             0,
-            "helm-install.txt,helm-upgrade.txt",
+            "helm4-install.txt,helm4-upgrade.txt",
         )
         .rule("kubectl", WATCH, 0, "ready.json");
     let first = deploy(&f, &[]);
@@ -174,13 +174,16 @@ fn helm_3_and_helm_4_run_the_same_commands() {
     let run = |version: &str| {
         let f = cluster();
         f.fixture(version);
-        // Replace the healthy machine's `helm version` answer.
+        upgrade(&f);
+        // Replace the healthy machine's `helm version` answer, and answer with what that
+        // Helm prints (Helm 4 adds a DESCRIPTION line, Helm 3 prints `"deleted":""`).
+        let major = &version[..5];
         let rules = f.scenario().join("helm.rules");
         let text = fs::read_to_string(&rules)
             .unwrap()
-            .replace("helm4-version.txt", version);
+            .replace("helm4-version.txt", version)
+            .replace("\thelm4-", &format!("\t{major}-"));
         fs::write(&rules, text).unwrap();
-        upgrade(&f);
         f.rule("kubectl", WATCH, 0, "ready.json");
         let r = deploy(&f, &[]);
         assert_eq!(r.code, 0, "{r:?}");
@@ -202,19 +205,19 @@ fn helm_3_and_helm_4_run_the_same_commands() {
 fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
     let f = cluster();
     f.rule("docker", "image inspect*", 0, "inspect.txt")
-        .rule("helm", "history todo-app*", 0, "helm-history.json")
+        .rule("helm", "history todo-app*", 0, "helm4-history.json")
         .rule_err(
             "helm",
             "upgrade --install*",
             1,
             "-",
-            "helm-upgrade-failed.stderr",
+            "helm4-upgrade-failed.stderr",
         );
     let r = deploy(&f, &[]);
     assert_eq!(r.code, 50, "{r:?}");
     r.says("✗ deploy failed: helm upgrade failed");
     r.says("see docs/troubleshooting.md#deploy_helm_upgrade_failed");
-    r.says("secrets.betterAuthSecret: String length must be greater than or equal to 32");
+    r.says("at '/secrets/betterAuthSecret': minLength: got 9, want 32");
     r.says("rolled back to revision 1");
     let log = f.calls();
     let events = log.iter().position(|c| c.contains("get events")).unwrap();
@@ -226,11 +229,12 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
         events < rollback,
         "the bundle is written before the rollback: {log:?}"
     );
+    let root = f.root.display().to_string();
     let cluster_calls: String = log
         .iter()
         .filter(|c| c.starts_with("helm ") || c.starts_with("kubectl --context"))
         .filter(|c| !c.contains(" version"))
-        .map(|c| format!("{c}\n"))
+        .map(|c| format!("{}\n", c.replace(&root, "<repo>")))
         .collect();
     snapshot("deploy-helm-failure-calls", &cluster_calls);
     let b = bundles(&f);
@@ -253,7 +257,19 @@ fn a_helm_failure_rolls_back_to_the_previous_revision_after_the_bundle() {
 /// A failing rollout on a first install: diagnosed, bundled, then uninstalled; the exit code
 /// and the guide entry are the failure kind's.
 fn failing(scenario: &str, extra: &[&str], code: i32, guide: &str) -> (Fake, Run) {
-    let f = cluster();
+    failing_with(scenario, extra, code, guide, |_| {})
+}
+
+/// The same, after `setup` has changed the scene (events, the chart's values, the clock).
+fn failing_with(
+    scenario: &str,
+    extra: &[&str],
+    code: i32,
+    guide: &str,
+    setup: impl FnOnce(&mut Fake),
+) -> (Fake, Run) {
+    let mut f = cluster();
+    setup(&mut f);
     first_install(&f);
     f.rule("kubectl", WATCH, 0, scenario).rule(
         "kubectl",
@@ -368,6 +384,140 @@ fn a_watch_timeout_fails_and_cleans_up() {
         "deploy_ready_timeout",
     );
     r.says("not every pod was Ready within 1s (deployment todo-app-frontend: 0/2 ready");
+    // Each pod that is not Ready says what it waits for.
+    r.says("pod todo-app-backend-5b8f7d9c6-h3j9m is not Ready: phase Pending; init container migrate running for 58 s; container backend waiting: PodInitializing");
+    r.says("pod todo-app-frontend-7c9d8b6f5-k2x7p is not Ready: phase Pending; container frontend waiting: ContainerCreating");
+    uninstalled(&f, &r);
+}
+
+/// Replace the namespace's events the fake kubectl answers with.
+fn events_are(f: &Fake, file: &str) {
+    let rules = f.scenario().join("kubectl.rules");
+    let text = fs::read_to_string(&rules)
+        .unwrap()
+        .replace("\tevents.json\t", &format!("\t{file}\t"));
+    fs::write(&rules, text).unwrap();
+}
+
+#[test]
+fn container_config_create_and_run_errors_fail_after_the_settle_grace_with_the_kubelets_message() {
+    for (scenario, says) in [
+        (
+            "config-error.json",
+            [
+                "pod todo-app-backend-5b8f7d9c6-h3j9m container migrate cannot be created: the kubelet could not assemble its configuration (CreateContainerConfigError)",
+                "kubelet: couldn't find key DATABASE_URL in Secret todo-app/todo-external",
+                "get secrets,configmaps",
+            ],
+        ),
+        (
+            "create-error.json",
+            [
+                "container backend cannot be created: the container runtime refused it (CreateContainerError)",
+                "You have to remove (or rename) that container to be able to reuse that name.",
+                "describe pod todo-app-backend-5b8f7d9c6-h3j9m",
+            ],
+        ),
+        (
+            "run-error.json",
+            [
+                "container backend was created but cannot start (RunContainerError)",
+                "exec: \"todo-backend\": executable file not found in $PATH",
+                "docker run --rm todo-backend:8c1d2e3f4a5b",
+            ],
+        ),
+    ] {
+        let (f, r) = failing(scenario, &["--settle", "1s", "--timeout", "30s"]);
+        r.says("pod problem(s) that waiting will not fix");
+        for s in says {
+            r.says(s);
+        }
+        uninstalled(&f, &r);
+    }
+    // Within the grace a config error that clears up is no failure.
+    let f = cluster();
+    first_install(&f);
+    f.rule(
+        "kubectl",
+        WATCH,
+        0,
+        "config-error.json,config-error.json,ready.json",
+    );
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[test]
+fn a_failed_mount_fails_with_its_event() {
+    let (f, r) = failing_with(
+        "mount-failed.json",
+        &["--settle", "1s", "--timeout", "30s"],
+        |f| events_are(f, "events-mount-failed.json"),
+    );
+    r.says("pod todo-app-postgres-0 is stuck in ContainerCreating: a volume cannot be mounted (FailedMount)");
+    r.says("event: Unable to attach or mount volumes: unmounted volumes=[data], unattached volumes=[], failed to process volumes=[]: context deadline exceeded (x3)");
+    r.says("get pvc,secrets,configmaps");
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn an_init_container_past_its_budget_fails_with_its_logs() {
+    // The chart's own values: databaseWaitSeconds 300, so the budget is 330 s; the migration
+    // has been running since 10:00:02.
+    let (f, r) = failing_with("init-running.json", &["--timeout", "30s"], |f| {
+        let values = fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../helm/todo-app/values.yaml"),
+        )
+        .unwrap();
+        f.repo_file("helm/todo-app/values.yaml", &values);
+        f.set_env("XTASK_NOW", "2026-05-01T10:06:00Z");
+    });
+    r.says("init container migrate of pod todo-app-backend-5b8f7d9c6-h3j9m is still running: running for 358 s, past its budget of 330 s (config.databaseWaitSeconds + 30 s)");
+    r.says("password authentication failed"); // its logs
+    assert!(
+        f.calls()
+            .iter()
+            .any(|c| c.contains("logs todo-app-backend-5b8f7d9c6-h3j9m -c migrate --tail=20")),
+        "{:?}",
+        f.calls()
+    );
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn our_image_missing_from_its_registry_fails_at_once_and_names_the_build_step() {
+    let (f, r) = failing("pull-not-found.json", &["--timeout", "30s"]);
+    r.says("image todo-backend:8c1d2e3f4a5b is in neither the node's image store nor the registry the kubelet pulls it from (ErrImagePull)");
+    r.says("kubelet: rpc error: code = NotFound desc = failed to pull and unpack image \"docker.io/library/todo-backend:8c1d2e3f4a5b\": failed to resolve reference");
+    r.says("fix: build it into the cluster, `cargo xtask build --target minikube backend`, or push it to that registry");
+    uninstalled(&f, &r);
+}
+
+#[test]
+fn a_registry_error_gets_its_retries_before_failing() {
+    // PostgreSQL's pull backs off (429) for a few polls, then the kubelet gets it: no failure,
+    // and no advice about building postgres:16-alpine.
+    let f = cluster();
+    first_install(&f);
+    events_are(&f, "events-pull-429.json");
+    f.rule(
+        "kubectl",
+        WATCH,
+        0,
+        "pull-backoff.json,pull-backoff.json,pull-backoff.json,ready.json",
+    );
+    let r = deploy(&f, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // After the grace it fails, with the kubelet's words and a fix that fits the cause.
+    let (f, r) = failing_with(
+        "pull-backoff.json",
+        &["--pull-grace", "1s", "--timeout", "30s"],
+        |f| events_are(f, "events-pull-429.json"),
+    );
+    r.says("the kubelet cannot pull image postgres:16-alpine for pod todo-app-postgres-0 (ImagePullBackOff) and keeps retrying");
+    r.says("kubelet: rpc error: code = Unknown desc = failed to pull and unpack image \"docker.io/library/postgres:16-alpine\": failed to resolve reference \"docker.io/library/postgres:16-alpine\": unexpected status code [manifests 16-alpine]: 429 Too Many Requests");
+    r.says("docker pull postgres:16-alpine && minikube -p minikube image load postgres:16-alpine");
+    assert!(!r.stderr.contains("cargo xtask build"), "{r:?}");
     uninstalled(&f, &r);
 }
 
@@ -446,7 +596,15 @@ fn a_tool_missing_from_path_makes_deploy_offer_setup() {
     assert_eq!(r.code, 1, "{r:?}");
     r.says(format!("127.0.0.1:{closed}"));
     assert_eq!(count(&f, "docker build"), 0);
-    assert!(!f.root.join(".tools/helm-4.3.0").exists());
+    let installed: Vec<_> = fs::read_dir(f.root.join(".tools"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !installed
+            .iter()
+            .any(|n| n.to_string_lossy().starts_with("helm-")),
+        "{installed:?}"
+    );
 }
 
 #[test]
@@ -459,7 +617,7 @@ fn dry_run_prints_the_plan_with_secrets_redacted() {
         "history todo-app*",
         1,
         "-",
-        "helm-history-notfound.stderr",
+        "helm4-history-notfound.stderr",
     );
     let r = deploy(&f, &["--dry-run"]);
     assert_eq!(r.code, 0, "{r:?}");
@@ -563,20 +721,20 @@ fn a_first_install_that_helm_refuses_leaves_nothing_to_undo() {
             "history todo-app*",
             1,
             "-",
-            "helm-history-notfound.stderr",
+            "helm4-history-notfound.stderr",
         )
         .rule_err(
             "helm",
             "upgrade --install*",
             1,
             "-",
-            "helm-upgrade-failed.stderr",
+            "helm4-upgrade-failed.stderr",
         );
     // Replace the cluster's uninstall rule: there is no release to uninstall.
     let rules = f.scenario().join("helm.rules");
     let text = fs::read_to_string(&rules).unwrap().replace(
-        "uninstall *\t0\thelm-uninstall.txt\t-",
-        "uninstall *\t1\t-\thelm-history-notfound.stderr",
+        "uninstall *\t0\thelm4-uninstall.txt\t-",
+        "uninstall *\t1\t-\thelm4-uninstall-notfound.stderr",
     );
     fs::write(&rules, text).unwrap();
     let r = deploy(&f, &[]);

@@ -34,6 +34,9 @@ impl Fake {
                 bin.join(t).display().to_string(),
             ));
         }
+        // minikube's root check: a regular user unless a test says otherwise (the machine
+        // running the tests may well be root).
+        env.push(("XTASK_EUID".into(), "1000".into()));
         // No Helm 3 beside the default unless a test asks for one.
         env.push((
             "XTASK_HELM3".into(),

@@ -750,3 +750,24 @@ fn dry_run_prints_the_downloads_and_writes_nothing() {
     assert!(!w.root().join(".tools").exists());
     assert!(w.server.requests().is_empty());
 }
+
+/// A version the release server does not have (curl `--fail` → exit 22, "error: 404"): the
+/// message names the tool, the pinned version and the two ways out.
+#[test]
+fn a_version_that_is_not_published_names_itself_and_the_fix() {
+    let w = World::new();
+    // kubectl and minikube are published; helm's files answer 404.
+    w.publish("kubectl", Mode::Normal);
+    w.publish("minikube", Mode::Normal);
+    let e = w.entry("helm");
+    let r = w.xtask(&["setup", "helm"]);
+    assert_ne!(r.code, 0, "{r:?}");
+    r.says(format!(
+        "helm {} is not published there (HTTP 404)",
+        e.version
+    ));
+    r.says("cargo xtask setup --list");
+    r.says("XTASK_HELM");
+    r.says("check the mirror in XTASK_SETUP_BASE_URL");
+    assert!(!w.installed("helm").exists());
+}

@@ -181,7 +181,7 @@ fn healthy_rules(f: &Fake, skip: &str) {
         f.rule("kubectl", "*port-forward*", 0, "port-forward.txt@sleep:30");
     }
     if skip != "helm test" {
-        f.rule("helm", "test todo-app*", 0, "helm-test.txt");
+        f.rule("helm", "test todo-app*", 0, "helm4-test.txt");
     }
 }
 
@@ -389,35 +389,37 @@ fn a_failing_helm_test_shows_its_output() {
                 "helm",
                 "test todo-app*",
                 1,
-                "helm-test-failed.txt",
-                "helm-test-failed.stderr",
+                "helm4-test-failed.txt",
+                "helm4-test-failed.stderr",
             );
         },
         "helm test",
         "",
     );
-    // The reason is helm's own output, a few lines further down.
-    let server = Server::start(&[]);
-    let f = smoke_env(&server);
-    healthy_rules(&f, "helm test");
-    f.rule_err(
-        "helm",
-        "test todo-app*",
-        1,
-        "helm-test-failed.txt",
-        "helm-test-failed.stderr",
-    );
-    // Without --logs, the failed pod's log comes from kubectl (the pod stays when it fails).
-    f.rule_first(
-        "kubectl",
-        "--context minikube -n todo-app logs todo-app-test-health -c health --tail=30",
-        0,
-        "test-pod-failed.log",
-    );
-    let r = smoke(&f, &server, &[]);
-    r.says("pod todo-app-test-health failed");
-    r.says("the test pod's log:\nhttp://frontend-service:3000/api/health 200");
-    r.says("http://backend-service:8000/ready FAILED: HTTP Error 503");
+    // The reason is each Helm's own output, and the failed pod's log, which smoke reads
+    // with kubectl (without --logs; the pod stays when it fails).
+    for helm in ["helm4", "helm3"] {
+        let server = Server::start(&[]);
+        let f = smoke_env(&server);
+        healthy_rules(&f, "helm test");
+        f.rule_err(
+            "helm",
+            "test todo-app*",
+            1,
+            &format!("{helm}-test-failed.txt"),
+            &format!("{helm}-test-failed.stderr"),
+        );
+        f.rule_first(
+            "kubectl",
+            "--context minikube -n todo-app logs todo-app-test-health -c health --tail=30",
+            0,
+            "test-pod-failed.log",
+        );
+        let r = smoke(&f, &server, &[]);
+        r.says("pod todo-app-test-health failed");
+        r.says("the test pod's log:\nhttp://frontend-service:3000/api/health 200");
+        r.says("http://backend-service:8000/ready FAILED: HTTP Error 503");
+    }
 }
 
 #[test]
