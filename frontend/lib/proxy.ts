@@ -4,6 +4,8 @@
 // `/api/backend/<user_id>/tasks?status=pending` → `${BACKEND_URL}/api/<user_id>/tasks?status=pending`.
 // The request gains `Authorization: Bearer <the user's JWT>`; cookies never leave the frontend.
 
+import { BodyTooLargeError, declaredLength, readLimitedBody } from "./body-limit";
+
 export interface ProxyDeps {
   /** The backend's base URL, read per request (never at build time). */
   backendUrl: () => string;
@@ -86,43 +88,6 @@ export function backendTarget(backendUrl: string, segments: string[], search: st
   return target.toString();
 }
 
-class BodyTooLargeError extends Error {}
-
-/**
- * The request body, read up to `limit` bytes. Refuses from `Content-Length` before reading
- * anything, and stops reading a longer stream as soon as it passes the limit (whatever
- * `Content-Length` claimed), so an oversized upload is never held in memory.
- */
-async function readBody(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  if (!request.body) return undefined;
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new BodyTooLargeError();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
-
-function declaredLength(request: Request): number | null {
-  const value = request.headers.get("content-length");
-  if (value === null || !/^\d+$/.test(value.trim())) return null;
-  return Number(value);
-}
-
 function tooLarge(limit: number): Response {
   return jsonError(413, `Request body too large (the limit is ${limit} bytes).`);
 }
@@ -156,7 +121,7 @@ export function createProxyHandler(deps: ProxyDeps) {
     let body: Uint8Array<ArrayBuffer> | undefined;
     if (hasBody) {
       try {
-        body = await readBody(request, maxBodyBytes);
+        body = await readLimitedBody(request, maxBodyBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError) return tooLarge(maxBodyBytes);
         if (request.signal.aborted) return jsonError(499, "Client closed the request");
