@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { authClient } from "@/lib/auth-client";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "@/lib/password-policy";
 
 type Props = { mode: "sign-in" | "sign-up"; next: string; notice?: string };
 
@@ -62,13 +63,14 @@ export function AuthForm({ mode, next, notice }: Props) {
             name="password"
             type="password"
             autoComplete={signUp ? "new-password" : "current-password"}
-            minLength={signUp ? 8 : undefined}
+            minLength={signUp ? MIN_PASSWORD_LENGTH : undefined}
+            maxLength={signUp ? MAX_PASSWORD_LENGTH : undefined}
             required
             aria-describedby={signUp ? "auth-password-hint" : undefined}
           />
           {signUp && (
             <small id="auth-password-hint" className="muted">
-              At least 8 characters.
+              At least {MIN_PASSWORD_LENGTH} characters.
             </small>
           )}
         </div>

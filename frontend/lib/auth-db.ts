@@ -17,15 +17,23 @@ export interface AuthDatabaseHandle {
   database: NonNullable<BetterAuthOptions["database"]>;
   /** Runs `fn` while no other process can run it against the same database. */
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * How long a new connection may take. Without it a connection attempt to a database that drops
+ * packets (a restarting node, a moved service) waits for the kernel's TCP timeout, minutes.
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
 
 export function openAuthDatabase(config: AuthDatabase): AuthDatabaseHandle {
   return config.kind === "postgres" ? openPostgres(config.url) : openPglite(config.dataDir);
 }
 
 function openPostgres(url: string): AuthDatabaseHandle {
-  const pool = new Pool({ connectionString: url, max: 10 });
+  const pool = new Pool({ connectionString: url, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An idle client losing its server (e.g. Postgres restarting) must not crash the process.
   pool.on("error", (error) => console.error("auth database pool error:", error.message));
   return {
@@ -45,6 +53,9 @@ function openPostgres(url: string): AuthDatabaseHandle {
         client.release();
       }
     },
+    async ping() {
+      await pool.query("SELECT 1");
+    },
     close: () => pool.end(),
   };
 }
@@ -58,6 +69,9 @@ function openPglite(dataDir: string): AuthDatabaseHandle {
   return {
     database: { dialect: pglite.dialect, type: "postgres" },
     withMigrationLock: (fn) => fn(),
+    async ping() {
+      await pglite.client.query("SELECT 1");
+    },
     close: () => pglite.client.close(),
   };
 }

@@ -1,4 +1,4 @@
-import { prepareAuth } from "./auth";
+import { authRuntime } from "./auth";
 import { authConfigFromEnv, backendUrlFromEnv, ConfigError } from "./config";
 
 function refuse(what: string, error: unknown): never {
@@ -9,9 +9,10 @@ function refuse(what: string, error: unknown): never {
 
 /**
  * Server start: the configuration is checked before the server answers anything (a short
- * BETTER_AUTH_SECRET ends the process here). The auth tables are then created or upgraded in
- * the background, so /api/health answers as soon as the server listens (SC-002); auth requests
- * wait for the same promise, and a database that cannot be prepared ends the process.
+ * BETTER_AUTH_SECRET ends the process here: no retry can fix it). The auth database is then
+ * prepared in the background, so /api/health answers as soon as the server listens (SC-002).
+ * A database that is not reachable yet is not a reason to exit: it is retried until it answers,
+ * /api/ready reports not ready meanwhile and requests that need it get 503.
  */
 export function startAuth(): void {
   try {
@@ -20,9 +21,5 @@ export function startAuth(): void {
   } catch (error) {
     refuse(error instanceof ConfigError ? "invalid configuration" : "configuration check failed", error);
   }
-  const started = performance.now();
-  prepareAuth().then(
-    () => console.log(`todo-frontend: auth database ready in ${Math.round(performance.now() - started)} ms`),
-    (error: unknown) => refuse("auth database not ready", error),
-  );
+  authRuntime().start();
 }

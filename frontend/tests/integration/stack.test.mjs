@@ -7,6 +7,7 @@
 // (`cd backend && uv sync --frozen --extra agent`). Run with `npm run test:integration`.
 
 import { spawn, spawnSync } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -223,6 +224,36 @@ describe("frontend + backend on loopback", { timeout: 180_000 }, () => {
     assert.match(cookie, /better-auth\.session_token=/);
   });
 
+  it("reports ready on /api/ready once the auth database is prepared", async () => {
+    const response = await fetch(`${frontendUrl}/api/ready`);
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { status: "ready" });
+  });
+
+  it("refuses raw proxy paths that would leave the backend's /api/, as Next.js hands them over", async () => {
+    // Sent byte for byte (fetch would normalise them), signed in, so only the path check stops them.
+    const rawStatus = (rawPath) =>
+      new Promise((resolve, reject) => {
+        const { hostname, port } = new URL(frontendUrl);
+        const req = httpRequest({ hostname, port, path: rawPath, headers: { cookie } }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    for (const rawPath of [
+      `/api/backend/${userId}%2f..%2f..%2fhealth`,
+      `/api/backend/${userId}%2F..%2Fopenapi.json`,
+      `/api/backend/%252e%252e/health`,
+      `/api/backend/${userId}%5c..%5c..%5chealth`,
+      `/api/backend/http:%2f%2f127.0.0.1:9%2fx`,
+      `/api/backend/${userId}@127.0.0.1:9/tasks`,
+    ]) {
+      assert.equal(await rawStatus(rawPath), 400, rawPath);
+    }
+  });
+
   it("issues a JWT with sub = user id and the configured iss/aud, and serves its JWKS", async () => {
     const response = await fetch(`${frontendUrl}/api/auth/token`, { headers: { cookie } });
     assert.equal(response.status, 200);
@@ -391,6 +422,50 @@ describe("frontend start-up checks", { timeout: 60_000 }, () => {
       assert.match(child.output, /refusing to start: invalid configuration: BETTER_AUTH_SECRET must be set to at least 32/);
       assert.doesNotMatch(child.output, /too-short/);
     } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("starts and waits when the auth database is unreachable: health 200, ready 503, auth 503", async () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), "todo-integration-nodb-"));
+    const port = await freePort();
+    const url = `http://${HOST}:${port}`;
+    const child = start("frontend (no database)", process.execPath, [SERVER_JS], {
+      cwd: tmp,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        NODE_ENV: "production",
+        NEXT_TELEMETRY_DISABLED: "1",
+        HOSTNAME: HOST,
+        PORT: String(port),
+        BETTER_AUTH_SECRET: randomBytes(32).toString("base64"),
+        BETTER_AUTH_URL: url,
+        AUTH_DATABASE_URL: `postgresql://todo:not-a-real-password@${HOST}:${await freePort()}/todo`,
+      },
+    });
+    try {
+      await waitForHealthy(child, `${url}/api/health`);
+      const ready = await fetch(`${url}/api/ready`);
+      assert.equal(ready.status, 503);
+      assert.equal((await ready.json()).status, "not ready");
+      const signUp = await fetch(`${url}/api/auth/sign-up/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: url },
+        body: JSON.stringify({ email: "nodb@example.com", password: "correct horse battery", name: "N" }),
+      });
+      assert.equal(signUp.status, 503);
+      assert.equal((await signUp.json()).code, "AUTH_DATABASE_UNAVAILABLE");
+      // Still there after several attempts: retried, not fatal.
+      const deadline = performance.now() + 20_000;
+      while ((child.output.match(/auth database not ready/g) ?? []).length < 2 && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.ok((child.output.match(/auth database not ready/g) ?? []).length >= 2, child.output);
+      assert.equal(child.exitCode, null, child.output);
+      assert.equal((await fetch(`${url}/api/health`)).status, 200);
+      assert.doesNotMatch(child.output, /not-a-real-password|refusing to start/);
+    } finally {
+      await stop(child);
       rmSync(tmp, { recursive: true, force: true });
     }
   });

@@ -5,9 +5,10 @@ import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authOptions } from "@/lib/auth";
+import { authOptions, withSecureCookies } from "@/lib/auth";
 import { openAuthDatabase, type AuthDatabaseHandle } from "@/lib/auth-db";
 import { authConfigFromEnv } from "@/lib/config";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "@/lib/password-policy";
 
 // The real better-auth configuration on a real embedded PGlite database in a temp directory.
 const BASE = "http://localhost:3000";
@@ -44,7 +45,7 @@ describe("auth on PGlite", () => {
   it("creates the tables, and a second run finds nothing left to do", async () => {
     const first = await getMigrations(options);
     expect(first.toBeCreated.map((t) => t.table)).toEqual(
-      expect.arrayContaining(["user", "session", "account", "verification", "jwks"]),
+      expect.arrayContaining(["user", "session", "account", "verification", "jwks", "rateLimit"]),
     );
     await db.withMigrationLock(first.runMigrations);
 
@@ -118,5 +119,99 @@ describe("auth on PGlite", () => {
     expect(deleted.status).toBe(200);
     const session = await auth.api.getSession({ headers: new Headers({ cookie }) });
     expect(session).toBeNull();
+  });
+});
+
+describe("password rules", () => {
+  const signUpWith = (email: string, password: string) =>
+    betterAuth(options).handler(
+      new Request(`${BASE}/api/auth/sign-up/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: BASE, "x-forwarded-for": "192.0.2.10" },
+        body: JSON.stringify({ email, password, name: "P" }),
+      }),
+    );
+
+  it("refuses a password shorter than the minimum, and takes one of exactly the minimum", async () => {
+    expect(MIN_PASSWORD_LENGTH).toBeGreaterThanOrEqual(8);
+    const short = await signUpWith("short@example.com", "x".repeat(MIN_PASSWORD_LENGTH - 1));
+    expect(short.status).toBe(400);
+    expect(await short.json()).toMatchObject({ code: "PASSWORD_TOO_SHORT" });
+    expect((await signUpWith("min@example.com", "y".repeat(MIN_PASSWORD_LENGTH))).status).toBe(200);
+  });
+
+  it("refuses a password longer than the maximum (hashing megabytes is a denial of service)", async () => {
+    expect(MAX_PASSWORD_LENGTH).toBeLessThanOrEqual(256);
+    const long = await signUpWith("long@example.com", "z".repeat(MAX_PASSWORD_LENGTH + 1));
+    expect(long.status).toBe(400);
+    expect(await long.json()).toMatchObject({ code: "PASSWORD_TOO_LONG" });
+    expect((await signUpWith("max@example.com", "w".repeat(MAX_PASSWORD_LENGTH))).status).toBe(200);
+  });
+});
+
+describe("session cookies", () => {
+  function attributes(setCookie: string): { name: string; flags: Set<string>; values: Map<string, string> } {
+    const [pair, ...rest] = setCookie.split(";").map((part) => part.trim());
+    const flags = new Set<string>();
+    const values = new Map<string, string>();
+    for (const part of rest) {
+      const [key, value] = part.split("=");
+      if (value === undefined) flags.add(key.toLowerCase());
+      else values.set(key.toLowerCase(), value.toLowerCase());
+    }
+    return { name: pair.split("=")[0], flags, values };
+  }
+
+  async function signUpOn(baseURL: string, email: string, headers: Record<string, string> = {}) {
+    const auth = betterAuth(authOptions({ ...config, baseURL }, db.database));
+    const request = new Request(`${baseURL}/api/auth/sign-up/email`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: baseURL, "x-forwarded-for": "192.0.2.11", ...headers },
+      body: JSON.stringify({ email, password: "correct horse battery", name: "C" }),
+    });
+    const response = await auth.handler(request);
+    expect(response.status).toBe(200);
+    return { request, response };
+  }
+
+  it("are HttpOnly, SameSite=Lax and Path=/ on http, without Secure", async () => {
+    const { response } = await signUpOn(BASE, "cookie-http@example.com");
+    const cookies = response.headers.getSetCookie().map(attributes);
+    const session = cookies.find((c) => c.name === "better-auth.session_token");
+    expect(session).toBeDefined();
+    for (const cookie of cookies) {
+      expect(cookie.flags.has("httponly"), cookie.name).toBe(true);
+      expect(cookie.values.get("samesite"), cookie.name).toBe("lax");
+      expect(cookie.values.get("path"), cookie.name).toBe("/");
+      expect(cookie.flags.has("secure"), cookie.name).toBe(false);
+    }
+  });
+
+  it("are Secure (and __Secure- prefixed) when BETTER_AUTH_URL is https", async () => {
+    const { response } = await signUpOn("https://todo.example", "cookie-https@example.com");
+    const cookies = response.headers.getSetCookie().map(attributes);
+    expect(cookies.map((c) => c.name)).toContain("__Secure-better-auth.session_token");
+    for (const cookie of cookies) {
+      expect(cookie.flags.has("secure"), cookie.name).toBe(true);
+      expect(cookie.flags.has("httponly"), cookie.name).toBe(true);
+      expect(cookie.values.get("samesite"), cookie.name).toBe("lax");
+    }
+  });
+
+  it("are made Secure when the browser came over https through a TLS-terminating proxy", async () => {
+    const { request, response } = await signUpOn(BASE, "cookie-proxied@example.com", {
+      "x-forwarded-proto": "https",
+    });
+    const cookies = withSecureCookies(request, response).headers.getSetCookie().map(attributes);
+    expect(cookies.length).toBeGreaterThan(0);
+    for (const cookie of cookies) {
+      expect(cookie.flags.has("secure"), cookie.name).toBe(true);
+      expect(cookie.flags.has("httponly"), cookie.name).toBe(true);
+      expect(cookie.values.get("samesite"), cookie.name).toBe("lax");
+    }
+    // Plain http stays as it was (a browser drops Secure cookies set over http).
+    const plain = await signUpOn(BASE, "cookie-plain@example.com", { "x-forwarded-proto": "http" });
+    const unchanged = withSecureCookies(plain.request, plain.response).headers.getSetCookie().map(attributes);
+    expect(unchanged.every((c) => !c.flags.has("secure"))).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
-// Liveness and readiness: answers without touching the database (CONTRACTS.md "Services").
+// Liveness: answers without touching the database, so a database restart never restarts this
+// server. Readiness is /api/ready.
 export const dynamic = "force-dynamic";
 
 export function GET(): Response {
