@@ -672,8 +672,7 @@ pub fn database_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let mut journeys = Vec::new();
     for _ in 0..3 {
         journeys.push(
-            journey_via_ingress(&addr, "db-restart")
-                .and_then(|s| crate::flow::delete_account(&s)),
+            journey_via_ingress(&addr, "db-restart").and_then(|s| crate::flow::delete_account(&s)),
         );
     }
     let (sent, failed, errors) = after.stop();
@@ -684,7 +683,10 @@ pub fn database_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let restarted = restarts(&now).saturating_sub(restarts(&before));
     report.task("drill: PostgreSQL restarted under traffic", back, "ok");
     for (name, value) in [
-        ("app container restarts while PostgreSQL restarted", restarted as f64),
+        (
+            "app container restarts while PostgreSQL restarted",
+            restarted as f64,
+        ),
         (
             &*format!("failed requests after recovery (of {sent})"),
             failed as f64,

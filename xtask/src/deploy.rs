@@ -607,12 +607,7 @@ impl Args {
                                 .any(|c| c.name == p.container && c.started == Some(true))
                         })
                         .and_then(|pod| pod.spec_of(&p.container)?.readiness_probe.clone())
-                        .is_some_and(|probe| {
-                            let seen = *first_seen
-                                .entry((p.pod.clone(), p.container.clone()))
-                                .or_insert(now);
-                            now.duration_since(seen) >= probe.threshold() + NOT_READY_GRACE
-                        }),
+                        .is_some_and(|probe| waited(p, probe.threshold() + NOT_READY_GRACE)),
                     Kind::Starting => false,
                 })
                 .cloned()

@@ -86,7 +86,9 @@ impl Args {
         if !ctx.tools.minikube.found() && ctx.global.dry_run {
             println!(
                 "would run: minikube start -p {profile} --driver {} --memory {} --cpus {}, then `minikube addons enable ingress` and wait for its controller   (not verified: minikube is not installed yet)",
-                self.driver, self.memory, self.cpus
+                self.driver.as_deref().unwrap_or(DEFAULT_DRIVER),
+                self.memory.unwrap_or(MIN_MEMORY_MB),
+                self.cpus.unwrap_or(MIN_CPUS)
             );
             return Ok(Up {
                 took: t.elapsed(),

@@ -427,7 +427,17 @@ fn container_config_create_and_run_errors_fail_after_the_settle_grace_with_the_k
             ],
         ),
     ] {
-        let (f, r) = failing(scenario, &["--settle", "1s", "--timeout", "30s"]);
+        let (code, guide) = match scenario {
+            "config-error.json" => (59, "deploy_container_config"),
+            "create-error.json" => (60, "deploy_container_create"),
+            _ => (61, "deploy_container_run"),
+        };
+        let (f, r) = failing(
+            scenario,
+            &["--settle", "1s", "--timeout", "30s"],
+            code,
+            guide,
+        );
         r.says("pod problem(s) that waiting will not fix");
         for s in says {
             r.says(s);
@@ -452,6 +462,8 @@ fn a_failed_mount_fails_with_its_event() {
     let (f, r) = failing_with(
         "mount-failed.json",
         &["--settle", "1s", "--timeout", "30s"],
+        62,
+        "deploy_mount_failed",
         |f| events_are(f, "events-mount-failed.json"),
     );
     r.says("pod todo-app-postgres-0 is stuck in ContainerCreating: a volume cannot be mounted (FailedMount)");
@@ -464,14 +476,21 @@ fn a_failed_mount_fails_with_its_event() {
 fn an_init_container_past_its_budget_fails_with_its_logs() {
     // The chart's own values: databaseWaitSeconds 300, so the budget is 330 s; the migration
     // has been running since 10:00:02.
-    let (f, r) = failing_with("init-running.json", &["--timeout", "30s"], |f| {
-        let values = fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../helm/todo-app/values.yaml"),
-        )
-        .unwrap();
-        f.repo_file("helm/todo-app/values.yaml", &values);
-        f.set_env("XTASK_NOW", "2026-05-01T10:06:00Z");
-    });
+    let (f, r) = failing_with(
+        "init-running.json",
+        &["--timeout", "30s"],
+        63,
+        "deploy_init_overrun",
+        |f| {
+            let values = fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../helm/todo-app/values.yaml"),
+            )
+            .unwrap();
+            f.repo_file("helm/todo-app/values.yaml", &values);
+            f.set_env("XTASK_NOW", "2026-05-01T10:06:00Z");
+        },
+    );
     r.says("init container migrate of pod todo-app-backend-5b8f7d9c6-h3j9m is still running: running for 358 s, past its budget of 330 s (config.databaseWaitSeconds + 30 s)");
     r.says("password authentication failed"); // its logs
     assert!(
@@ -486,7 +505,12 @@ fn an_init_container_past_its_budget_fails_with_its_logs() {
 
 #[test]
 fn our_image_missing_from_its_registry_fails_at_once_and_names_the_build_step() {
-    let (f, r) = failing("pull-not-found.json", &["--timeout", "30s"]);
+    let (f, r) = failing(
+        "pull-not-found.json",
+        &["--timeout", "30s"],
+        52,
+        "deploy_image_missing",
+    );
     r.says("image todo-backend:8c1d2e3f4a5b is in neither the node's image store nor the registry the kubelet pulls it from (ErrImagePull)");
     r.says("kubelet: rpc error: code = NotFound desc = failed to pull and unpack image \"docker.io/library/todo-backend:8c1d2e3f4a5b\": failed to resolve reference");
     r.says("fix: build it into the cluster, `cargo xtask build --target minikube backend`, or push it to that registry");
@@ -512,6 +536,8 @@ fn a_registry_error_gets_its_retries_before_failing() {
     let (f, r) = failing_with(
         "pull-backoff.json",
         &["--pull-grace", "1s", "--timeout", "30s"],
+        58,
+        "deploy_image_pull_failed",
         |f| events_are(f, "events-pull-429.json"),
     );
     r.says("the kubelet cannot pull image postgres:16-alpine for pod todo-app-postgres-0 (ImagePullBackOff) and keeps retrying");
