@@ -42,9 +42,10 @@ async function authOutcome(page, target) {
 
 /**
  * Clicks the auth form's submit button and returns the error text, or null once the page has
- * reached `target`. better-auth rate-limits sign-in and sign-up (by default 3 requests per 10 s
- * per client address and path, counted from the last allowed one): a 429 is not the answer being
- * tested, so the click is repeated after the server's X-Retry-After (at most twice, ≤ 11 s each).
+ * reached `target`. The frontend rate-limits sign-in and sign-up (frontend/README.md: failed
+ * sign-ins per address and email, all sign-ins and sign-ups per address, in fixed windows): a
+ * 429 is not the answer being tested, so the click is repeated after the server's X-Retry-After
+ * (at most twice).
  */
 async function submitAuth(page, buttonName, target) {
   for (let attempt = 0; ; attempt += 1) {
