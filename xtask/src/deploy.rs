@@ -662,8 +662,14 @@ impl Args {
         ctx.say(format!("✗ deploy failed: {}", f.reason));
         // The exit code (and guide entry) of the first named problem, else of Helm's failure
         // or the timeout; each problem's own explanation points at its entry.
-        let entry = kube::failure_entry(&f.reason, f.problems.first().map(|p| p.kind));
-        if f.problems.is_empty() {
+        // A pod that is merely still starting names no cause: the timeout is the failure.
+        let named = f
+            .problems
+            .iter()
+            .map(|p| p.kind)
+            .find(|k| *k != Kind::Starting);
+        let entry = kube::failure_entry(&f.reason, named);
+        if named.is_none() {
             ctx.say(format!("  {}", crate::guide::see(entry.id)));
         }
         let mut summary = vec![format!("deploy failed: {}", f.reason)];

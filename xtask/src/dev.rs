@@ -307,6 +307,7 @@ impl Stack {
                 "http://127.0.0.1:3000/api/auth/jwks".into(),
             ),
             ("MCP_SERVER_URL".into(), "http://127.0.0.1:8001/mcp".into()),
+            ("API_DOCS".into(), "1".into()),
             (
                 "LOG_LEVEL".into(),
                 std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into()),
@@ -520,6 +521,9 @@ fn process_env(ctx: &Ctx, secrets: &BTreeMap<String, String>) -> Vec<(String, St
             "http://127.0.0.1:8001/mcp".into(),
             false,
         ),
+        // The API's interactive docs (/docs, /openapi.json, /redoc) are for developers: only
+        // `dev` serves them, never a deployment.
+        ("API_DOCS".into(), "1".into(), false),
         // The standalone server changes into its own folder; keep PGlite's data in .data/.
         (
             "AUTH_DATA_DIR".into(),

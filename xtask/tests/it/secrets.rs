@@ -217,7 +217,7 @@ fn canary_cluster(c: &Canaries) -> Fake {
             "canary-upgrade.txt",
             &format!(
                 "{}NOTES:\nThe Todo Chatbot is at http://todo.local\nDatabase password: {}\nLegacy key: {}\n",
-                fs::read_to_string(crate::cluster_fakes::fixtures_dir().join("helm-upgrade.txt"))
+                fs::read_to_string(crate::cluster_fakes::fixtures_dir().join("helm4-upgrade.txt"))
                     .unwrap()
                     .split("NOTES:")
                     .next()
@@ -230,7 +230,7 @@ fn canary_cluster(c: &Canaries) -> Fake {
             "canary-test.txt",
             &format!(
                 "{}{}",
-                fs::read_to_string(crate::cluster_fakes::fixtures_dir().join("helm-test.txt"))
+                fs::read_to_string(crate::cluster_fakes::fixtures_dir().join("helm4-test.txt"))
                     .unwrap(),
                 c.log_lines()
             ),
