@@ -25,8 +25,6 @@ from todo_backend.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_ID = 2_147_483_647  # ids are 32-bit integers in PostgreSQL
-
 
 def _reject_nul(value: str | None) -> str | None:
     if value is not None and "\x00" in value:
@@ -92,7 +90,7 @@ class CompleteBody(BaseModel):
 
 
 class ChatIn(BaseModel):
-    conversation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    conversation_id: int | None = Field(default=None, ge=1, le=tasks.ID_MAX)
     message: str = Field(min_length=1, max_length=4000)
 
     @field_validator("message")
@@ -132,7 +130,7 @@ class Detail(BaseModel):
 
 
 UserIdPath = Annotated[str, Path(min_length=1, max_length=255)]
-TaskIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+TaskIdPath = Annotated[int, Path(ge=1, le=tasks.ID_MAX)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Detail, "description": "Missing or invalid token"},
     403: {"model": Detail, "description": "The path's user is not the token's subject"},
@@ -300,7 +298,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["chat"],
     )
     def list_messages(
-        user: User, session: DbSession, conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+        user: User, session: DbSession, conversation_id: Annotated[int, Path(ge=1, le=tasks.ID_MAX)]
     ) -> list[dict[str, Any]]:
         try:
             return [tasks.message_dict(m) for m in tasks.list_messages(session, user, conversation_id)]

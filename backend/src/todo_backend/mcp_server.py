@@ -48,7 +48,7 @@ DEFAULT_ALLOWED_HOSTS = [
 ]
 
 UserId = Annotated[str, Field(min_length=1, max_length=255, description="The task owner's id")]
-TaskId = Annotated[int, Field(ge=1, le=2_147_483_647, description="The task's id")]
+TaskId = Annotated[int, Field(ge=1, le=tasks.ID_MAX, description="The task's id")]
 
 
 def _result(payload: Any) -> CallToolResult:

@@ -16,6 +16,7 @@ from todo_backend.models import Conversation, Message, Task, utcnow
 
 StatusFilter = Literal["all", "pending", "completed"]
 TITLE_MAX = 200
+ID_MAX = 2_147_483_647  # ids are 32-bit integers in PostgreSQL
 DESCRIPTION_MAX = 2000
 
 
