@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import make_settings
+from conftest import backend_env, make_settings
 from fastapi.testclient import TestClient
-from support import base_env, free_port, start_process
+from support import free_port, start_process
 
 from todo_backend.api import create_app
 
@@ -274,14 +274,7 @@ def test_mcp_outage_is_503_and_keeps_the_message(database_url, jwks, user):
 
 
 def test_two_backend_processes_answer_alternate_turns(database_url, jwks, mcp_server, user, log_dir):
-    env = base_env(
-        DATABASE_URL=database_url,
-        AUTH_JWKS_URL=jwks.url,
-        AUTH_ISSUER=make_settings(database_url, jwks, "").issuer,
-        AUTH_AUDIENCE=make_settings(database_url, jwks, "").audience,
-        MCP_SERVER_URL=f"{mcp_server.url}/mcp",
-        MCP_SERVICE_TOKEN=make_settings(database_url, jwks, "").mcp_service_token.get_secret_value(),
-    )
+    env = backend_env(database_url, jwks.url, f"{mcp_server.url}/mcp")
     with ThreadPoolExecutor(max_workers=2) as pool:
         backends = list(pool.map(lambda _: start_process("todo-backend", ["serve"], env, log_dir), range(2)))
     try:

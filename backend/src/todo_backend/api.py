@@ -185,7 +185,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return user_id
 
     User = Annotated[str, Depends(current_user)]
-    DbSession = Annotated[Session, Depends(db_session)]
+    # scope="function": commit when the route returns, before the response goes out. By default
+    # FastAPI would run it after sending, so a client could be told 201 before the row is
+    # visible to its next request, or about a write whose commit then fails.
+    DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
