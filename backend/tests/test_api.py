@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import pytest
 from support import claims_for, new_key
@@ -168,12 +169,53 @@ def test_unauthenticated_requests_are_401(api, user, signing_keys):
         "unknown kid": {"Authorization": f"Bearer {new_key('EdDSA', 'kid-nobody').sign(claims_for(user.id))}"},
         "alg none": {"Authorization": "Bearer " + _unsigned(user.id, key.kid)},
         "HS256 with the public key as secret": {"Authorization": "Bearer " + _hs256(user.id, key)},
+        # An accepted algorithm on a key of another type (PyJWT would raise TypeError).
+        "RS256 header on an Ed25519 key": {"Authorization": "Bearer " + _signed_as(user.id, "RS256", key.kid)},
+        "ES256 header on an RSA key": {"Authorization": "Bearer " + _signed_as(user.id, "ES256", "kid-rs256")},
+        "EdDSA header on an EC key": {"Authorization": "Bearer " + _signed_as(user.id, "EdDSA", "kid-es256")},
+        "PS256 header on a key pinned to RS256": {
+            "Authorization": "Bearer " + _signed_as(user.id, "PS256", "kid-rs256")
+        },
     }
     for name, headers in cases.items():
         response = api.get(url, headers=headers)
         assert response.status_code == 401, (name, response.text)
         assert response.headers.get("www-authenticate") == "Bearer", name
         assert "detail" in response.json()
+
+
+def _signed_as(sub: str, alg: str, kid: str) -> str:
+    return new_key(alg, kid).sign(claims_for(sub))
+
+
+@pytest.mark.parametrize(
+    "sub",
+    ["nul\x00byte", "new\nline", "tab\tbed", "del\x7f", "x" * 256],
+    ids=["NUL", "newline", "tab", "DEL", "256 chars"],
+)
+def test_subject_must_be_a_plain_user_id(api, signing_keys, sub):
+    # The path carries the same bytes, so without the check the value would reach the database
+    # (PostgreSQL refuses NUL in text: a DataError, i.e. a 500).
+    token = signing_keys["EdDSA"].sign(claims_for(sub))
+    response = api.get(tasks_url(quote(sub, safe="")), headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.json()["detail"] == "invalid token: token subject is not a valid user id"
+
+
+def test_subject_of_255_printable_characters_is_fine(api, signing_keys):
+    sub = "é-" * 127 + "x"
+    token = signing_keys["EdDSA"].sign(claims_for(sub))
+    response = api.get(tasks_url(quote(sub, safe="")), headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json() == []
+
+
+def test_token_is_checked_before_the_body_is_parsed(api, user):
+    for headers in ({}, {"Authorization": "Bearer not.a.jwt"}):
+        for body in (b'{"title": ', b"\xff\xfe not json", b"[" * 100_000):
+            response = api.post(
+                tasks_url(user.id), content=body, headers={**headers, "Content-Type": "application/json"}
+            )
+            assert response.status_code == 401, (headers, body[:20], response.text)
 
 
 def _unsigned(sub: str, kid: str) -> str:

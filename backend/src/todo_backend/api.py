@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from todo_backend import tasks
-from todo_backend.auth import AuthError, JwksVerifier
+from todo_backend.auth import JwksVerifier
 from todo_backend.chat import ChatFailed, chat_turn
 from todo_backend.db import Database
+from todo_backend.guards import MAX_BODY_BYTES, BearerAuthMiddleware, BodyLimitMiddleware
 from todo_backend.logs import RequestIdMiddleware
 from todo_backend.migrate import schema_problem
 from todo_backend.settings import Settings
@@ -157,6 +158,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.db.dispose()
 
     app = FastAPI(title="Todo Chatbot backend", version="0.1.0", lifespan=lifespan)
+    # Outermost last: the request id wraps everything, the token is checked before the body limit,
+    # and both run before any route reads the body.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BearerAuthMiddleware, prefix="/api/")
     app.add_middleware(RequestIdMiddleware)
 
     @app.exception_handler(RequestValidationError)
@@ -172,15 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield session
 
     async def current_user(request: Request, user_id: UserIdPath) -> str:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-        try:
-            claims = await request.app.state.verifier.verify(token.strip())
-        except AuthError as exc:
-            raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
-        if claims["sub"] != user_id:
+        # The token itself was verified by BearerAuthMiddleware, before the body was read.
+        if request.state.subject != user_id:
             raise HTTPException(403, "this path belongs to another user")
         return user_id
 
