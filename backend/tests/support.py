@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -300,3 +303,66 @@ def chunked(total: int, prefix: bytes = b"", suffix: bytes = b"", chunk_size: in
     if suffix:
         yield chunk(suffix)
     yield b"0\r\n\r\n"
+
+
+def postgres_bin_dir() -> Path | None:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    return versions[-1].parent if versions else None
+
+
+class PostgresServer:
+    """A private PostgreSQL server (initdb + pg_ctl) on a free loopback port, with a password.
+
+    It can be stopped and started again on the same port, which a shared test server cannot.
+    initdb refuses to run as root, so then it runs as the `postgres` system user.
+    """
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.port = free_port()
+        self.password = secrets.token_urlsafe(18)
+        self.root = Path(tempfile.mkdtemp(prefix="todo-pg-"))
+        self.data = self.root / "data"
+        self.log_path = self.root / "server.log"
+        self.run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        password_file = self.root / "password"
+        password_file.write_text(self.password)
+        if self.run_as:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(password_file, "postgres")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "scram-sha-256",
+            f"--pwfile={password_file}",
+            "--no-sync",
+        )
+
+    def _run(self, tool: str, *args: str) -> None:
+        result = subprocess.run(
+            [*self.run_as, str(self.bin_dir / tool), *args], capture_output=True, text=True, timeout=120
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{tool} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_path), "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+
+    def close(self) -> None:
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -6,7 +6,11 @@ import time
 from urllib.parse import quote
 
 import pytest
-from support import claims_for, new_key
+from conftest import make_settings
+from fastapi.testclient import TestClient
+from support import claims_for, free_port, new_key
+
+from todo_backend.api import create_app
 
 
 def tasks_url(user_id: str, suffix: str = "") -> str:
@@ -216,6 +220,48 @@ def test_token_is_checked_before_the_body_is_parsed(api, user):
                 tasks_url(user.id), content=body, headers={**headers, "Content-Type": "application/json"}
             )
             assert response.status_code == 401, (headers, body[:20], response.text)
+
+
+def test_unhandled_errors_are_json_500s_that_say_nothing(database_url, jwks):
+    app = create_app(make_settings(database_url, jwks, "http://127.0.0.1:9/mcp"))
+    secret = "connection-secret-in-an-exception-text"
+
+    @app.get("/fail")
+    def fail() -> None:
+        raise RuntimeError(secret)
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/fail")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"detail": "internal server error"}
+    assert secret not in response.text and "Traceback" not in response.text
+
+
+def test_api_docs_only_with_api_docs_set(database_url, jwks, monkeypatch):
+    paths = ("/docs", "/redoc", "/openapi.json")
+    with TestClient(create_app(make_settings(database_url, jwks, ""))) as client:
+        assert [client.get(path).status_code for path in paths] == [404, 404, 404]
+    monkeypatch.setenv("API_DOCS", "1")
+    with TestClient(create_app(make_settings(database_url, jwks, ""))) as client:
+        assert [client.get(path).status_code for path in paths] == [200, 200, 200]
+        assert "/api/{user_id}/tasks" in client.get("/openapi.json").json()["paths"]
+
+
+def test_database_down_is_503_json_and_health_stays_up(jwks, user):
+    nowhere = f"postgresql://postgres:hunter2@127.0.0.1:{free_port()}/todo"
+    with TestClient(create_app(make_settings(nowhere, jwks, "")), raise_server_exceptions=False) as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/ready").status_code == 503
+        for method, url, body in [
+            ("GET", tasks_url(user.id), None),
+            ("POST", tasks_url(user.id), {"title": "x"}),
+            ("POST", f"/api/{user.id}/chat", {"message": "show my tasks"}),
+        ]:
+            response = client.request(method, url, json=body, headers=user.headers)
+            assert response.status_code == 503, (method, url, response.text)
+            assert response.headers["retry-after"]
+            assert "database" in response.json()["detail"] and "hunter2" not in response.text
 
 
 def _unsigned(sub: str, kid: str) -> str:

@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from todo_backend import tasks
 from todo_backend.auth import JwksVerifier
 from todo_backend.chat import ChatFailed, chat_turn
-from todo_backend.db import Database
-from todo_backend.guards import MAX_BODY_BYTES, BearerAuthMiddleware, BodyLimitMiddleware
+from todo_backend.db import UNAVAILABLE, Database
+from todo_backend.guards import MAX_BODY_BYTES, BearerAuthMiddleware, BodyLimitMiddleware, json_server_error
 from todo_backend.logs import RequestIdMiddleware
 from todo_backend.migrate import schema_problem
 from todo_backend.settings import Settings
@@ -157,12 +157,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.db.dispose()
 
-    app = FastAPI(title="Todo Chatbot backend", version="0.1.0", lifespan=lifespan)
+    # The API description only where a developer asks for it (API_DOCS=1), not on every deployment.
+    docs = settings.api_docs
+    app = FastAPI(
+        title="Todo Chatbot backend",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
     # Outermost last: the request id wraps everything, the token is checked before the body limit,
     # and both run before any route reads the body.
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(BearerAuthMiddleware, prefix="/api/")
     app.add_middleware(RequestIdMiddleware)
+    app.add_exception_handler(Exception, json_server_error)
+
+    async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable", extra={"error": type(exc).__name__})
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again shortly"}, status_code=503, headers={"Retry-After": "2"}
+        )
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, _database_unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

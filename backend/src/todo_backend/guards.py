@@ -1,10 +1,14 @@
-"""What runs before a route reads anything: the bearer token check and the body size limit."""
+"""What runs before a route reads anything: the bearer token check and the body size limit.
+
+Plus the one JSON answer for an unhandled error, shared by the backend and the MCP server.
+"""
 
 from __future__ import annotations
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_backend.auth import AuthError, KeysUnavailable
@@ -107,3 +111,8 @@ class BodyLimitMiddleware:
     @staticmethod
     async def _respond(exc: HTTPException, scope: Scope, receive: Receive, send: Send) -> None:
         await JSONResponse({"detail": exc.detail}, status_code=exc.status_code)(scope, receive, send)
+
+
+async def json_server_error(_request: Request, _exc: Exception) -> Response:
+    """Every unhandled error: a JSON 500 that says nothing about the cause (the log has it)."""
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
