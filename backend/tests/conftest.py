@@ -11,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 from support import (
+    AUDIENCE,
+    ISSUER,
     MCP_TOKEN,
     JwksServer,
     LiveProcess,
@@ -113,6 +115,30 @@ def make_settings(database_url: str, jwks: JwksServer, mcp_url: str, **overrides
     )
     values.update(overrides)
     return Settings(**values)
+
+
+def backend_env(database_url: str, jwks_url: str, mcp_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a live `todo-backend serve` in these tests."""
+    values = {
+        "DATABASE_URL": database_url,
+        "AUTH_JWKS_URL": jwks_url,
+        "AUTH_ISSUER": ISSUER,
+        "AUTH_AUDIENCE": AUDIENCE,
+        "AUTH_JWKS_REFETCH_INTERVAL": "0.5",
+        "MCP_SERVER_URL": mcp_url,
+        "MCP_SERVICE_TOKEN": MCP_TOKEN,
+    }
+    return base_env(**{**values, **extra})
+
+
+@pytest.fixture(scope="session")
+def live_backend(database_url: str, jwks: JwksServer, mcp_server: LiveProcess, log_dir: Path) -> Iterator[LiveProcess]:
+    """A real `todo-backend serve` (uvicorn) on a free loopback port."""
+    live = start_process(
+        "todo-backend", ["serve"], backend_env(database_url, jwks.url, f"{mcp_server.url}/mcp"), log_dir
+    )
+    yield live
+    live.stop()
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -96,20 +99,34 @@ class _ThreadedServer:
 
 
 class JwksServer(_ThreadedServer):
-    """Serves `/api/auth/jwks` like better-auth does; counts fetches."""
+    """Serves `/api/auth/jwks` like better-auth does; counts fetches.
+
+    `mode` makes it misbehave: "hang" never answers (until closed), "fail" answers 500.
+    """
 
     def __init__(self, keys: list[SigningKey]) -> None:
         self.keys = list(keys)
         self.fetches = 0
+        self.mode = "serve"
+        self.closing = threading.Event()
         server = self
 
         class Handler(_JsonHandler):
             def do_GET(self) -> None:  # noqa: N802
                 server.fetches += 1
-                self.reply_json({"keys": [k.public_jwk() for k in server.keys]})
+                if server.mode == "hang":
+                    server.closing.wait(120)
+                elif server.mode == "fail":
+                    self.reply_json({"error": "unavailable"}, status=500)
+                else:
+                    self.reply_json({"keys": [k.public_jwk() for k in server.keys]})
 
         super().__init__(Handler)
         self.url = f"http://127.0.0.1:{self.port}/api/auth/jwks"
+
+    def close(self) -> None:
+        self.closing.set()
+        super().close()
 
 
 class ScriptedOpenAI(_ThreadedServer):
@@ -222,3 +239,130 @@ def start_process(
         time.sleep(0.05)
     live.stop()
     raise RuntimeError(f"{command} did not answer /health within {timeout} s:\n{live.log_text()}")
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    seconds: float
+
+
+def raw_http(port: int, head: str, body: Iterable[bytes] = (), timeout: float = 10) -> RawResponse:
+    """Send a request byte for byte and read the response while the body is still going out.
+
+    Unlike an HTTP client this can declare a Content-Length it never sends, or stream a chunked
+    body, and it sees a response that comes before the body is finished.
+    """
+    started = time.monotonic()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+    def write() -> None:
+        try:
+            sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n")
+            for chunk in body:
+                sock.sendall(chunk)
+        except OSError:  # the server answered early and closed the connection
+            pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            received = sock.recv(65536)
+            if not received:
+                raise ConnectionError(f"connection closed before a response: {data!r}")
+            data += received
+        head_bytes, _, rest = data.partition(b"\r\n\r\n")
+        lines = head_bytes.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(rest) < length:
+            received = sock.recv(65536)
+            if not received:
+                break
+            rest += received
+        return RawResponse(int(lines[0].split()[1]), headers, rest[:length], time.monotonic() - started)
+    finally:
+        sock.close()
+        writer.join(timeout=5)
+
+
+def chunked(total: int, prefix: bytes = b"", suffix: bytes = b"", chunk_size: int = 64 * 1024) -> Iterable[bytes]:
+    """A chunked transfer encoding of `prefix`, `total` bytes of "a", and `suffix`."""
+
+    def chunk(data: bytes) -> bytes:
+        return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+    if prefix:
+        yield chunk(prefix)
+    for start in range(0, total, chunk_size):
+        yield chunk(b"a" * min(chunk_size, total - start))
+    if suffix:
+        yield chunk(suffix)
+    yield b"0\r\n\r\n"
+
+
+def postgres_bin_dir() -> Path | None:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    return versions[-1].parent if versions else None
+
+
+class PostgresServer:
+    """A private PostgreSQL server (initdb + pg_ctl) on a free loopback port, with a password.
+
+    It can be stopped and started again on the same port, which a shared test server cannot.
+    initdb refuses to run as root, so then it runs as the `postgres` system user.
+    """
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.port = free_port()
+        self.password = secrets.token_urlsafe(18)
+        self.root = Path(tempfile.mkdtemp(prefix="todo-pg-"))
+        self.data = self.root / "data"
+        self.log_path = self.root / "server.log"
+        self.run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        password_file = self.root / "password"
+        password_file.write_text(self.password)
+        if self.run_as:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(password_file, "postgres")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "scram-sha-256",
+            f"--pwfile={password_file}",
+            "--no-sync",
+        )
+
+    def _run(self, tool: str, *args: str) -> None:
+        result = subprocess.run(
+            [*self.run_as, str(self.bin_dir / tool), *args], capture_output=True, text=True, timeout=120
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{tool} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_path), "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+
+    def close(self) -> None:
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import pytest
-from support import claims_for, new_key
+from conftest import make_settings
+from fastapi.testclient import TestClient
+from support import claims_for, free_port, new_key
+
+from todo_backend.api import create_app
 
 
 def tasks_url(user_id: str, suffix: str = "") -> str:
@@ -168,12 +173,95 @@ def test_unauthenticated_requests_are_401(api, user, signing_keys):
         "unknown kid": {"Authorization": f"Bearer {new_key('EdDSA', 'kid-nobody').sign(claims_for(user.id))}"},
         "alg none": {"Authorization": "Bearer " + _unsigned(user.id, key.kid)},
         "HS256 with the public key as secret": {"Authorization": "Bearer " + _hs256(user.id, key)},
+        # An accepted algorithm on a key of another type (PyJWT would raise TypeError).
+        "RS256 header on an Ed25519 key": {"Authorization": "Bearer " + _signed_as(user.id, "RS256", key.kid)},
+        "ES256 header on an RSA key": {"Authorization": "Bearer " + _signed_as(user.id, "ES256", "kid-rs256")},
+        "EdDSA header on an EC key": {"Authorization": "Bearer " + _signed_as(user.id, "EdDSA", "kid-es256")},
+        "PS256 header on a key pinned to RS256": {
+            "Authorization": "Bearer " + _signed_as(user.id, "PS256", "kid-rs256")
+        },
     }
     for name, headers in cases.items():
         response = api.get(url, headers=headers)
         assert response.status_code == 401, (name, response.text)
         assert response.headers.get("www-authenticate") == "Bearer", name
         assert "detail" in response.json()
+
+
+def _signed_as(sub: str, alg: str, kid: str) -> str:
+    return new_key(alg, kid).sign(claims_for(sub))
+
+
+@pytest.mark.parametrize(
+    "sub",
+    ["nul\x00byte", "new\nline", "tab\tbed", "del\x7f", "x" * 256],
+    ids=["NUL", "newline", "tab", "DEL", "256 chars"],
+)
+def test_subject_must_be_a_plain_user_id(api, signing_keys, sub):
+    # The path carries the same bytes, so without the check the value would reach the database
+    # (PostgreSQL refuses NUL in text: a DataError, i.e. a 500).
+    token = signing_keys["EdDSA"].sign(claims_for(sub))
+    response = api.get(tasks_url(quote(sub, safe="")), headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.json()["detail"] == "invalid token: token subject is not a valid user id"
+
+
+def test_subject_of_255_printable_characters_is_fine(api, signing_keys):
+    sub = "é-" * 127 + "x"
+    token = signing_keys["EdDSA"].sign(claims_for(sub))
+    response = api.get(tasks_url(quote(sub, safe="")), headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json() == []
+
+
+def test_token_is_checked_before_the_body_is_parsed(api, user):
+    for headers in ({}, {"Authorization": "Bearer not.a.jwt"}):
+        for body in (b'{"title": ', b"\xff\xfe not json", b"[" * 100_000):
+            response = api.post(
+                tasks_url(user.id), content=body, headers={**headers, "Content-Type": "application/json"}
+            )
+            assert response.status_code == 401, (headers, body[:20], response.text)
+
+
+def test_unhandled_errors_are_json_500s_that_say_nothing(database_url, jwks):
+    app = create_app(make_settings(database_url, jwks, "http://127.0.0.1:9/mcp"))
+    secret = "connection-secret-in-an-exception-text"
+
+    @app.get("/fail")
+    def fail() -> None:
+        raise RuntimeError(secret)
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/fail")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"detail": "internal server error"}
+    assert secret not in response.text and "Traceback" not in response.text
+
+
+def test_api_docs_only_with_api_docs_set(database_url, jwks, monkeypatch):
+    paths = ("/docs", "/redoc", "/openapi.json")
+    with TestClient(create_app(make_settings(database_url, jwks, ""))) as client:
+        assert [client.get(path).status_code for path in paths] == [404, 404, 404]
+    monkeypatch.setenv("API_DOCS", "1")
+    with TestClient(create_app(make_settings(database_url, jwks, ""))) as client:
+        assert [client.get(path).status_code for path in paths] == [200, 200, 200]
+        assert "/api/{user_id}/tasks" in client.get("/openapi.json").json()["paths"]
+
+
+def test_database_down_is_503_json_and_health_stays_up(jwks, user):
+    nowhere = f"postgresql://postgres:hunter2@127.0.0.1:{free_port()}/todo"
+    with TestClient(create_app(make_settings(nowhere, jwks, "")), raise_server_exceptions=False) as client:
+        assert client.get("/health").status_code == 200
+        assert client.get("/ready").status_code == 503
+        for method, url, body in [
+            ("GET", tasks_url(user.id), None),
+            ("POST", tasks_url(user.id), {"title": "x"}),
+            ("POST", f"/api/{user.id}/chat", {"message": "show my tasks"}),
+        ]:
+            response = client.request(method, url, json=body, headers=user.headers)
+            assert response.status_code == 503, (method, url, response.text)
+            assert response.headers["retry-after"]
+            assert "database" in response.json()["detail"] and "hunter2" not in response.text
 
 
 def _unsigned(sub: str, kid: str) -> str:

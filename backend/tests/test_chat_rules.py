@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import make_settings
+from conftest import backend_env, make_settings
 from fastapi.testclient import TestClient
-from support import base_env, free_port, start_process
+from support import free_port, start_process
 
 from todo_backend.api import create_app
 
@@ -115,6 +118,11 @@ ROWS = [
     Row("Mark task {C} as complete", [("complete_task", {"task_id": "C"})]),  # already done: stays done
     Row("Mark task 2147483000 as complete", [("complete_task", {"task_id": 2147483000})], reply_contains="not found"),
     Row("delete the dentist task", [("list_tasks", {})], reply_contains="couldn't find"),
+    # Ids no task can have: a plain answer, no tool call that would echo a schema error.
+    Row("Mark task 9999999999 as complete", [], reply_contains="Task 9999999999 not found"),
+    Row("Delete task 0", [], reply_contains="Task 0 not found"),
+    Row("change task 0000000000 to x", [], reply_contains="Task 0 not found"),
+    Row(f"Add a task to {'x' * 201}", [("add_task", {})], reply_contains="Invalid title: must be at most 200"),
     # Messages that only mention tasks, or that it must not act on: no tool calls, no change.
     Row("I have so many tasks today", [], reply_contains="I can help"),
     Row("my boss gave me a task", []),
@@ -126,6 +134,10 @@ ROWS = [
     Row("mark task {A} as not complete", []),
     Row("Add a task", [], reply_contains="What should the task say"),
 ]
+
+
+# What a validator's error text looks like; replies are written for people and never contain it.
+INTERNALS = re.compile(r"validation error|input should|type=|pydantic|error executing tool|traceback", re.IGNORECASE)
 
 
 def seed(api, user) -> dict[str, int]:
@@ -150,6 +162,7 @@ def test_phrasing_table(api, user, row: Row):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["response"].strip()
+    assert not INTERNALS.search(body["response"]), body["response"]
     got = [(c["name"], c["arguments"]) for c in body["tool_calls"]]
     assert [name for name, _ in got] == [name for name, _ in row.calls], (message, body)
     for (_, arguments), (_, expected) in zip(got, row.calls, strict=True):
@@ -167,6 +180,26 @@ def test_phrasing_table(api, user, row: Row):
         assert next(t for t in tasks if t["title"] == title)["description"] == description
     if row.reply_contains:
         assert row.reply_contains.lower() in body["response"].lower(), body["response"]
+
+
+def test_parsing_is_linear_in_the_message_length():
+    # A quadratic pattern takes minutes on these (4,000 commas took a second of event-loop time);
+    # linear parsing takes well under a second. Run apart so a regression is killed, not waited for.
+    code = (
+        "from todo_backend.rule_agent import parse\n"
+        "n = 100_000\n"
+        "for text in (',' * n, ', ' * (n // 2), 'remind me to ' + ', ' * (n // 2), 'add x' + ',' * n + ' please',\n"
+        "             'x' + ' please' * (n // 7), 'change ' + \"' \" * (n // 2), 'add ' + 'with ' * (n // 5)):\n"
+        "    parse(text)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0, result.stderr
+
+
+def test_comma_flood_gets_the_help_text(api, user):
+    response = api.post(f"/api/{user.id}/chat", json={"message": "," * 4000}, headers=user.headers)
+    assert response.status_code == 200 and response.json()["tool_calls"] == []
+    assert "I can help" in response.json()["response"]
 
 
 def test_ambiguous_title_asks_instead_of_acting(api, user):
@@ -241,14 +274,7 @@ def test_mcp_outage_is_503_and_keeps_the_message(database_url, jwks, user):
 
 
 def test_two_backend_processes_answer_alternate_turns(database_url, jwks, mcp_server, user, log_dir):
-    env = base_env(
-        DATABASE_URL=database_url,
-        AUTH_JWKS_URL=jwks.url,
-        AUTH_ISSUER=make_settings(database_url, jwks, "").issuer,
-        AUTH_AUDIENCE=make_settings(database_url, jwks, "").audience,
-        MCP_SERVER_URL=f"{mcp_server.url}/mcp",
-        MCP_SERVICE_TOKEN=make_settings(database_url, jwks, "").mcp_service_token.get_secret_value(),
-    )
+    env = backend_env(database_url, jwks.url, f"{mcp_server.url}/mcp")
     with ThreadPoolExecutor(max_workers=2) as pool:
         backends = list(pool.map(lambda _: start_process("todo-backend", ["serve"], env, log_dir), range(2)))
     try:

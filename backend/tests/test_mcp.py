@@ -183,6 +183,25 @@ def test_sdk_client_addressing_the_service_name(mcp_server, user):
     assert run_with_client(f"{mcp_server.url}/mcp", body, host="mcp-service:8001") == (False, [])
 
 
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+def test_only_post_is_served(mcp_server, method):
+    # Stateless JSON mode has no event stream: a GET must not be held open as one.
+    headers = {"Authorization": f"Bearer {MCP_TOKEN}", "Accept": "text/event-stream, application/json"}
+    response = httpx.request(method, f"{mcp_server.url}/mcp", headers=headers, timeout=5)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == "POST" and "detail" in response.json()
+    without_token = httpx.request(method, f"{mcp_server.url}/mcp", timeout=5)
+    assert without_token.status_code == 401
+
+
+def test_request_bodies_over_one_mib_are_refused(mcp_server):
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {MCP_TOKEN}"}
+    big = {**INIT, "padding": "a" * (1024 * 1024)}
+    response = httpx.post(f"{mcp_server.url}/mcp", json=big, headers=headers, timeout=10)
+    assert response.status_code == 413, response.text
+    assert httpx.post(f"{mcp_server.url}/mcp", json=INIT, headers=headers, timeout=10).status_code == 200
+
+
 def test_health(mcp_server):
     response = httpx.get(f"{mcp_server.url}/health", timeout=5)
     assert response.status_code == 200 and response.json() == {"status": "ok"}

@@ -16,16 +16,15 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from todo_backend import tasks
-from todo_backend.auth import AuthError, JwksVerifier
+from todo_backend.auth import JwksVerifier
 from todo_backend.chat import ChatFailed, chat_turn
-from todo_backend.db import Database
+from todo_backend.db import UNAVAILABLE, Database
+from todo_backend.guards import MAX_BODY_BYTES, BearerAuthMiddleware, BodyLimitMiddleware, json_server_error
 from todo_backend.logs import RequestIdMiddleware
 from todo_backend.migrate import schema_problem
 from todo_backend.settings import Settings
 
 log = logging.getLogger(__name__)
-
-MAX_ID = 2_147_483_647  # ids are 32-bit integers in PostgreSQL
 
 
 def _reject_nul(value: str | None) -> str | None:
@@ -92,7 +91,7 @@ class CompleteBody(BaseModel):
 
 
 class ChatIn(BaseModel):
-    conversation_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    conversation_id: int | None = Field(default=None, ge=1, le=tasks.ID_MAX)
     message: str = Field(min_length=1, max_length=4000)
 
     @field_validator("message")
@@ -132,7 +131,7 @@ class Detail(BaseModel):
 
 
 UserIdPath = Annotated[str, Path(min_length=1, max_length=255)]
-TaskIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+TaskIdPath = Annotated[int, Path(ge=1, le=tasks.ID_MAX)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Detail, "description": "Missing or invalid token"},
     403: {"model": Detail, "description": "The path's user is not the token's subject"},
@@ -158,8 +157,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.db.dispose()
 
-    app = FastAPI(title="Todo Chatbot backend", version="0.1.0", lifespan=lifespan)
+    # The API description only where a developer asks for it (API_DOCS=1), not on every deployment.
+    docs = settings.api_docs
+    app = FastAPI(
+        title="Todo Chatbot backend",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
+    # Outermost last: the request id wraps everything, the token is checked before the body limit,
+    # and both run before any route reads the body.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BearerAuthMiddleware, prefix="/api/")
     app.add_middleware(RequestIdMiddleware)
+    app.add_exception_handler(Exception, json_server_error)
+
+    async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable", extra={"error": type(exc).__name__})
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again shortly"}, status_code=503, headers={"Retry-After": "2"}
+        )
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, _database_unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -174,20 +196,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield session
 
     async def current_user(request: Request, user_id: UserIdPath) -> str:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-        try:
-            claims = await request.app.state.verifier.verify(token.strip())
-        except AuthError as exc:
-            raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
-        if claims["sub"] != user_id:
+        # The token itself was verified by BearerAuthMiddleware, before the body was read.
+        if request.state.subject != user_id:
             raise HTTPException(403, "this path belongs to another user")
         return user_id
 
     User = Annotated[str, Depends(current_user)]
-    DbSession = Annotated[Session, Depends(db_session)]
+    # scope="function": commit when the route returns, before the response goes out. By default
+    # FastAPI would run it after sending, so a client could be told 201 before the row is
+    # visible to its next request, or about a write whose commit then fails.
+    DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
@@ -300,7 +318,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["chat"],
     )
     def list_messages(
-        user: User, session: DbSession, conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+        user: User, session: DbSession, conversation_id: Annotated[int, Path(ge=1, le=tasks.ID_MAX)]
     ) -> list[dict[str, Any]]:
         try:
             return [tasks.message_dict(m) for m in tasks.list_messages(session, user, conversation_id)]

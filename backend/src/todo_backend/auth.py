@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -14,14 +17,48 @@ log = logging.getLogger(__name__)
 
 # better-auth's JWT plugin offers exactly these (EdDSA by default); never HS* or "none".
 ALGORITHMS = ["EdDSA", "ES256", "ES512", "PS256", "RS256"]
+# The JWK key type each algorithm needs. PyJWT does not check the pairing itself: an RS256 header
+# on an Ed25519 key's kid makes it raise TypeError instead of a token error.
+KEY_TYPES = {"EdDSA": "OKP", "ES256": "EC", "ES512": "EC", "PS256": "RSA", "RS256": "RSA"}
+# A whole JWKS fetch, however the server trickles its answer; no request waits longer for keys.
+FETCH_TIMEOUT = 5.0
+# `sub` becomes `user_id`, a VARCHAR(255) that PostgreSQL stores as text (no NUL, valid UTF-8).
+SUBJECT_MAX = 255
 
 
 class AuthError(Exception):
     """The token is missing or not acceptable (always a 401; the reason is safe to show)."""
 
 
+class KeysUnavailable(Exception):
+    """No signing key could be had (the JWKS endpoint is failing): the token may be fine (a 503)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("signing keys unavailable")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class _Key:
+    jwk: jwt.PyJWK
+    alg: str | None  # the algorithm the key set pins this key to, if it names one
+
+
+def _bad_subject(sub: object) -> str | None:
+    if not isinstance(sub, str) or not sub:
+        return "token has no subject"
+    if len(sub) > SUBJECT_MAX or any(unicodedata.category(c) in ("Cc", "Cs") for c in sub):
+        return "token subject is not a valid user id"
+    return None
+
+
 class JwksVerifier:
-    """Caches the key set; refetches on an unknown `kid`, at most once per `refetch_interval`."""
+    """Caches the key set; refetches on an unknown `kid`, at most once per `refetch_interval`.
+
+    Concurrent requests that need keys share one fetch (no lock is held across the network), and
+    a failed fetch counts against the interval like a successful one, so neither a hanging nor a
+    failing JWKS endpoint turns token traffic into a queue or a request flood.
+    """
 
     def __init__(
         self,
@@ -31,65 +68,98 @@ class JwksVerifier:
         audience: str,
         refetch_interval: float = 10.0,
         cache_seconds: float = 3600.0,
+        fetch_timeout: float = FETCH_TIMEOUT,
     ) -> None:
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
         self.refetch_interval = refetch_interval
         self.cache_seconds = cache_seconds
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
-        self._lock = asyncio.Lock()
+        self.fetch_timeout = fetch_timeout
+        self._keys: dict[str, _Key] = {}
+        self._fetched_at: float | None = None  # last successful fetch
+        self._attempted_at: float | None = None  # last fetch started, successful or not
+        self._last_failed = False
+        self._inflight: asyncio.Task[None] | None = None
 
-    async def _fetch(self) -> None:
-        async with httpx.AsyncClient(timeout=5.0) as client:
+    async def _download(self) -> dict[str, _Key]:
+        async with httpx.AsyncClient(timeout=self.fetch_timeout) as client:
             response = await client.get(self.jwks_url)
             response.raise_for_status()
             document = response.json()
-        keys: dict[str, jwt.PyJWK] = {}
-        for entry in document.get("keys", []):
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise ValueError("not a JWKS document")
+        keys: dict[str, _Key] = {}
+        for entry in document["keys"]:
+            if not isinstance(entry, dict):
+                continue
             try:
                 key = jwt.PyJWK(entry)
             except jwt.PyJWTError as exc:
                 log.warning("skipping unusable JWKS key", extra={"kid": entry.get("kid"), "error": str(exc)})
                 continue
-            keys[str(entry.get("kid", ""))] = key
+            alg = entry.get("alg")
+            keys[str(entry.get("kid", ""))] = _Key(key, alg if isinstance(alg, str) else None)
+        return keys
+
+    async def _refresh(self) -> None:
+        try:
+            keys = await asyncio.wait_for(self._download(), self.fetch_timeout)
+        except Exception as exc:  # any failure (refused, hung, 5xx, not JSON) means: no keys this time
+            self._last_failed = True
+            log.warning("JWKS fetch failed", extra={"error": type(exc).__name__})
+            return
         self._keys = keys
         self._fetched_at = time.monotonic()
+        self._last_failed = False
 
-    async def _key_for(self, kid: str) -> jwt.PyJWK:
+    def _refreshing(self) -> asyncio.Task[None]:
+        """The fetch in flight, or a new one."""
+        if self._inflight is None:
+            self._attempted_at = time.monotonic()
+            self._inflight = asyncio.create_task(self._refresh())
+            self._inflight.add_done_callback(self._refresh_done)
+        return self._inflight
+
+    def _refresh_done(self, task: asyncio.Task[None]) -> None:
+        if self._inflight is task:
+            self._inflight = None
+
+    def _retry_after(self) -> int:
+        waited = time.monotonic() - (self._attempted_at or 0.0)
+        return max(1, math.ceil(self.refetch_interval - waited))
+
+    async def _key_for(self, kid: str) -> _Key:
         now = time.monotonic()
-        stale = self._fetched_at is None or now - self._fetched_at > self.cache_seconds
-        if kid in self._keys and not stale:
+        fresh = self._fetched_at is not None and now - self._fetched_at <= self.cache_seconds
+        if kid in self._keys and fresh:
             return self._keys[kid]
-        async with self._lock:
-            now = time.monotonic()
-            may_refetch = self._fetched_at is None or now - self._fetched_at >= self.refetch_interval
-            stale = self._fetched_at is None or now - self._fetched_at > self.cache_seconds
-            if (kid not in self._keys or stale) and may_refetch:
-                try:
-                    await self._fetch()
-                except (httpx.HTTPError, ValueError) as exc:
-                    log.warning("JWKS fetch failed", extra={"error": type(exc).__name__})
-                    if kid not in self._keys:
-                        raise AuthError("signing keys unavailable") from exc
-        if kid not in self._keys:
-            raise AuthError("unknown signing key")
-        return self._keys[kid]
+        throttled = self._attempted_at is not None and now - self._attempted_at < self.refetch_interval
+        if self._inflight is not None or not throttled:
+            # Shielded: a waiter that goes away (client disconnect) must not cancel the others' fetch.
+            await asyncio.shield(self._refreshing())
+        if kid in self._keys:  # possibly stale: still better than refusing while the endpoint is down
+            return self._keys[kid]
+        if self._last_failed:
+            raise KeysUnavailable(self._retry_after())
+        raise AuthError("unknown signing key")
 
     async def verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise AuthError("malformed token") from exc
-        if header.get("alg") not in ALGORITHMS:
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise AuthError("unsupported token algorithm")
         key = await self._key_for(str(header.get("kid", "")))
+        if key.jwk.key_type != KEY_TYPES[alg] or key.alg not in (None, alg):
+            raise AuthError("token algorithm does not match its signing key")
         try:
             claims = jwt.decode(
                 token,
-                key=key.key,
-                algorithms=[header["alg"]],
+                key=key.jwk.key,
+                algorithms=[alg],
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": ["exp", "sub", "iss", "aud"]},
@@ -103,6 +173,7 @@ class JwksVerifier:
             raise AuthError("wrong issuer") from exc
         except jwt.PyJWTError as exc:
             raise AuthError("invalid token") from exc
-        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-            raise AuthError("token has no subject")
+        problem = _bad_subject(claims.get("sub"))
+        if problem:
+            raise AuthError(problem)
         return claims

@@ -8,10 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from todo_backend.settings import DEFAULT_SQLITE_PATH
+
+# Errors that mean "the database cannot be reached right now" (down, restarting, pool exhausted),
+# not a bug: the request may be retried.
+UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
 def normalize_database_url(raw: str) -> str:

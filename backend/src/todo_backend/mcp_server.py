@@ -26,7 +26,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from todo_backend import tasks
-from todo_backend.db import Database
+from todo_backend.db import UNAVAILABLE, Database
+from todo_backend.guards import MAX_BODY_BYTES, json_server_error
 from todo_backend.logs import RequestIdMiddleware, configure_logging, uvicorn_log_config
 from todo_backend.settings import Settings
 
@@ -48,7 +49,7 @@ DEFAULT_ALLOWED_HOSTS = [
 ]
 
 UserId = Annotated[str, Field(min_length=1, max_length=255, description="The task owner's id")]
-TaskId = Annotated[int, Field(ge=1, le=2_147_483_647, description="The task's id")]
+TaskId = Annotated[int, Field(ge=1, le=tasks.ID_MAX, description="The task's id")]
 
 
 def _result(payload: Any) -> CallToolResult:
@@ -73,6 +74,9 @@ def build_server(db: Database) -> MCPServer:
             raise ToolError(str(exc)) from exc
         except tasks.InvalidInput as exc:
             raise ToolError(f"Invalid {exc.field}: {exc.message}") from exc
+        except UNAVAILABLE as exc:
+            log.warning("database unavailable", extra={"error": type(exc).__name__})
+            raise ToolError("The task database is unavailable right now; try again shortly") from exc
 
     @server.tool(description="Create a task for the user.", structured_output=False)
     async def add_task(
@@ -156,6 +160,28 @@ class ServiceTokenMiddleware:
         await self.app(scope, receive, send)
 
 
+class PostOnlyMiddleware:
+    """`/mcp` answers POST only: 405 for GET (no server-sent event stream) and DELETE.
+
+    In stateless JSON mode there is no session to stream to, resume or end, yet the SDK would
+    still hold a GET open as an event stream for as long as the client keeps it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "").startswith("/mcp") and scope["method"] != "POST":
+            response = JSONResponse(
+                {"detail": "only POST is supported (stateless JSON responses)"},
+                status_code=405,
+                headers={"Allow": "POST"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     extra = [h.strip() for h in settings.mcp_allowed_hosts.split(",") if h.strip()]
     if "*" in extra:
@@ -180,9 +206,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Stateless JSON responses: any replica can answer any call, and nothing is held open.
         stateless_http=True,
         json_response=True,
+        max_request_body_size=MAX_BODY_BYTES,
         transport_security=transport_security(settings),
     )
-    return RequestIdMiddleware(ServiceTokenMiddleware(app, token))
+    app.add_exception_handler(Exception, json_server_error)
+    # The service token is checked first: without it, every method and body gets the same 401.
+    return RequestIdMiddleware(ServiceTokenMiddleware(PostOnlyMiddleware(app), token))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
+
 from todo_backend.mcp_client import UserMcpSession
+from todo_backend.tasks import ID_MAX
 
 HELP = (
     "I can help you manage your tasks. Try:\n"
@@ -29,7 +32,9 @@ _LEADING = re.compile(
     r"go ahead and|just|quickly|also|and|then)\b[\s,:]*)+",
     _F,
 )
-_TRAILING = re.compile(r"(?:[\s,]*\b(?:please|pls|plz|thanks|thank you|for me|now)\b)+\s*$", _F)
+# Courtesies stripped from the end of a message. Not a regex: `(?:[\s,]*\bplease\b)+$` retries the
+# comma run from every starting position, which is quadratic on a message of commas.
+_TRAILING_WORDS = ("please", "pls", "plz", "thanks", "thank you", "for me", "now")
 _NOUN = r"(?:task|todo|to-do|to do|item|reminder)"
 _REF = r"(?:(?:the\s+)?(?:task|todo|to-do|item)\s*(?:number\s*|no\.?\s*|#\s*)?|#\s*|number\s+)(\d{1,10})"
 _DONE = r"(?:complete|completed|done|finished|finish)"
@@ -108,11 +113,27 @@ WITH_DESCRIPTION = re.compile(
 )
 
 
+def _strip_trailing_courtesies(text: str) -> str:
+    """`text` without trailing "please", "thanks", ... and the commas and spaces around them."""
+    end = len(text)
+    while True:
+        while end and text[end - 1] in " ,":
+            end -= 1
+        for word in _TRAILING_WORDS:
+            start = end - len(word)
+            before = text[start - 1] if start > 0 else " "
+            if start >= 0 and text[start:end].lower() == word and not (before.isalnum() or before == "_"):
+                end = start
+                break
+        else:
+            return text[:end]
+
+
 def normalize(message: str) -> str:
     text = re.sub(r"\s+", " ", message).strip()
     text = _LEADING.sub("", text).strip()
     text = text.rstrip(" .!?")
-    text = _TRAILING.sub("", text).strip().rstrip(" .!?,")
+    text = _strip_trailing_courtesies(text).strip().rstrip(" .!?,")
     return text
 
 
@@ -210,12 +231,15 @@ def _task_line(task: dict[str, Any]) -> str:
     return f"- #{task['id']} {task['title']} ({mark})"
 
 
+# Tool errors whose text is written for people; anything else (a schema violation's validator
+# output, a crash) is replaced by a plain sentence instead of being shown to the user.
+_PLAIN_ERROR = re.compile(r"Task \d+ not found|Invalid (?:title|description): [^\n]+|The task database is [^\n]+")
+
+
 def _error_text(call_result: Any) -> str:
-    if isinstance(call_result, dict) and "error" in call_result:
-        message = str(call_result["error"])
-        found = re.search(r"Task \d+ not found", message)
-        return found.group(0) if found else message
-    return str(call_result)
+    message = str(call_result.get("error", "")) if isinstance(call_result, dict) else str(call_result)
+    found = _PLAIN_ERROR.search(message)
+    return found.group(0) if found else "the task service could not do that"
 
 
 def find_matches(tasks: list[dict[str, Any]], query: str) -> list[dict[str, Any]]:
@@ -261,10 +285,18 @@ def follow_up(message: str, history: list[dict[str, str]]) -> Intent | None:
     return Intent(question.group(1), task_id=task_id)
 
 
+def understand(message: str, history: list[dict[str, str]]) -> Intent | None:
+    return parse(message) or follow_up(message, history)
+
+
 async def run_rule_agent(mcp: UserMcpSession, message: str, history: list[dict[str, str]] | None = None) -> str:
-    intent = parse(message) or follow_up(message, history or [])
+    # Pure CPU work on user input: in a worker thread, so one long message never stalls the event loop.
+    intent = await anyio.to_thread.run_sync(understand, message, history or [])
     if intent is None:
         return HELP
+    if intent.task_id is not None and not 1 <= intent.task_id <= ID_MAX:
+        # No such id can exist; asking the tool would only echo its schema error back.
+        return f"I couldn't {intent.action} that: Task {intent.task_id} not found."
 
     if intent.action == "add":
         if not intent.title:

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     openai_tracing: bool = False
 
     log_level: str = "info"
+    # Serve /docs, /redoc and /openapi.json (API_DOCS=1); off unless asked for.
+    api_docs: bool = False
     migrate_wait_seconds: float = Field(default=60.0, ge=0)
 
     @property

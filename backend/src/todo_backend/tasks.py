@@ -2,6 +2,10 @@
 
 The REST routes and the MCP tools both call these, so "another user's task does not exist"
 is enforced in exactly one place: every query filters on `user_id`.
+
+Every change to an existing row is one `UPDATE`/`DELETE ... WHERE id AND user_id`, judged by the
+rows it hit, never a read followed by a write: a row deleted by a concurrent request is then
+simply not found (404), and of two concurrent deletes exactly one deletes.
 """
 
 from __future__ import annotations
@@ -9,13 +13,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from todo_backend.models import Conversation, Message, Task, utcnow
 
 StatusFilter = Literal["all", "pending", "completed"]
 TITLE_MAX = 200
+ID_MAX = 2_147_483_647  # ids are 32-bit integers in PostgreSQL
 DESCRIPTION_MAX = 2000
 
 
@@ -118,34 +123,38 @@ def update_task(
     clear_description: bool = False,
 ) -> Task:
     """Change the given fields; None leaves a field alone (`clear_description` empties it)."""
-    task = get_task(session, user_id, task_id)
+    values: dict[str, Any] = {"updated_at": utcnow()}
     if title is not None:
-        task.title = clean_title(title)
+        values["title"] = clean_title(title)
     if description is not None:
-        task.description = clean_description(description)
+        values["description"] = clean_description(description)
     elif clear_description:
-        task.description = None
+        values["description"] = None
     if completed is not None:
-        task.completed = completed
-    task.updated_at = utcnow()
-    session.flush()
+        values["completed"] = completed
+    task = session.scalar(
+        update(Task).where(Task.id == task_id, Task.user_id == user_id).values(**values).returning(Task)
+    )
+    if task is None:
+        raise NotFound(f"Task {task_id} not found")
     return task
 
 
 def set_completed(session: Session, user_id: str, task_id: int, completed: bool = True) -> Task:
     """Idempotent: completing a completed task leaves it completed (never a toggle)."""
-    task = get_task(session, user_id, task_id)
-    if task.completed != completed:
-        task.completed = completed
-        task.updated_at = utcnow()
-        session.flush()
-    return task
+    task = session.scalar(
+        update(Task)
+        .where(Task.id == task_id, Task.user_id == user_id, Task.completed != completed)
+        .values(completed=completed, updated_at=utcnow())
+        .returning(Task)
+    )
+    return task if task is not None else get_task(session, user_id, task_id)
 
 
 def delete_task(session: Session, user_id: str, task_id: int) -> Task:
-    task = get_task(session, user_id, task_id)
-    session.delete(task)
-    session.flush()
+    task = session.scalar(delete(Task).where(Task.id == task_id, Task.user_id == user_id).returning(Task))
+    if task is None:
+        raise NotFound(f"Task {task_id} not found")
     return task
 
 
@@ -200,6 +209,16 @@ def add_message(
     tool_calls: list[dict[str, Any]] | None = None,
 ) -> Message:
     now = utcnow()
+    # Touching the conversation first also locks its row (PostgreSQL) until the message is stored:
+    # a conversation deleted meanwhile (account deletion) is not found, not a stale write.
+    touched = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.user_id == user_id)
+        .values(updated_at=now)
+        .returning(Conversation.id)
+    ).first()
+    if touched is None:
+        raise NotFound(f"Conversation {conversation.id} not found")
     message = Message(
         user_id=user_id,
         conversation_id=conversation.id,
@@ -208,7 +227,6 @@ def add_message(
         tool_calls=tool_calls,
         created_at=now,
     )
-    conversation.updated_at = now
     session.add(message)
     session.flush()
     return message
