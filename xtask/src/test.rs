@@ -370,6 +370,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 Step::InProcess("no-change redeploy", c::no_change_redeploy),
                 Step::InProcess("changed redeploy under traffic", c::changed_redeploy),
                 Step::InProcess("failure drills", c::failure_drills),
+                Step::InProcess("a PostgreSQL restart under traffic", c::database_restart),
                 Step::InProcess("down --purge", c::down_purge),
                 Step::InProcess(
                     "the plan's bare helm install, then an upgrade",
