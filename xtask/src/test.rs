@@ -369,6 +369,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 Step::InProcess("stability --watch 2m", c::stability),
                 Step::InProcess("no-change redeploy", c::no_change_redeploy),
                 Step::InProcess("changed redeploy under traffic", c::changed_redeploy),
+                Step::InProcess("rolling restart: SC-002 per app pod", c::rolling_restart),
                 Step::InProcess("failure drills", c::failure_drills),
                 Step::InProcess("a PostgreSQL restart under traffic", c::database_restart),
                 Step::InProcess("down --purge", c::down_purge),

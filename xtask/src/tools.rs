@@ -1080,6 +1080,14 @@ impl KubectlIn<'_> {
             .timeout(Duration::from_secs(3600))
     }
 
+    /// A rolling restart of every Deployment matching `selector`.
+    pub fn rollout_restart(&self, selector: &str) -> Cmd {
+        self.base()
+            .args(["rollout", "restart", "deployment", "-l", selector])
+            .timeout(QUICK)
+            .mutating()
+    }
+
     /// Deletes one pod (its controller makes a new one): a drill's way to restart it.
     pub fn delete_pod(&self, pod: &str) -> Cmd {
         self.base()
