@@ -353,6 +353,13 @@ describe("frontend + backend on loopback", { timeout: 180_000 }, () => {
       const html = await response.text();
       assert.match(html, new RegExp(`data-user-id="${userId}"`));
     }
+    // The front door: a page with the way in for a visitor, the tasks for a signed-in user.
+    const home = await fetch(`${frontendUrl}/`, { redirect: "manual" });
+    assert.equal(home.status, 200);
+    assert.match(await home.text(), /href="\/sign-in"/);
+    const homeSignedIn = await fetch(`${frontendUrl}/`, { headers: { cookie }, redirect: "manual" });
+    assert.equal(homeSignedIn.status, 307);
+    assert.match(homeSignedIn.headers.get("location") ?? "", /\/tasks$/);
     const signIn = await fetch(`${frontendUrl}/sign-in`);
     assert.equal(signIn.status, 200);
     assert.match(await signIn.text(), /<label for="auth-email">Email<\/label>/);
