@@ -143,29 +143,9 @@ fn pod_uids(cctx: &Ctx) -> Result<Vec<String>> {
     Ok(uids)
 }
 
-/// Waits until every workload is rolled out and every live pod Ready.
+/// Waits until every workload of the release is rolled out and every live pod Ready.
 fn wait_all_ready(cctx: &Ctx, timeout: Duration) -> Result<()> {
-    let t = Instant::now();
-    let mut last = String::new();
-    while t.elapsed() < timeout {
-        match cluster::snapshot(cctx) {
-            Ok(s) if s.all_ready() => return Ok(()),
-            Ok(s) => {
-                last = s
-                    .live_pods()
-                    .filter(|p| !p.ready())
-                    .map(|p| p.name().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-            Err(e) => last = format!("{e:#}"),
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    bail!(
-        "the release was not all Ready within {}s (not Ready: {last})",
-        timeout.as_secs()
-    )
+    wait_ready_in(cctx, &cluster::kubectl(cctx), timeout).map(|_| ())
 }
 
 /// Where the ingress answers: the address in the Ingress's status.

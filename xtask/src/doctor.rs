@@ -492,18 +492,22 @@ fn check_docker(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
     }
 }
 
+/// What a tool said first, for a one-line finding.
+fn first_line(stderr: &str) -> String {
+    stderr
+        .lines()
+        .next()
+        .unwrap_or("no answer")
+        .trim()
+        .to_string()
+}
+
 fn daemon_down(daemon: &str, out: &Outcome) -> Check {
     let fix = match os() {
         "linux" => "start it: `sudo systemctl start docker` (or `sudo service docker start`)",
         _ => "start Docker Desktop and wait until it says it is running",
     };
-    let why = out
-        .stderr
-        .lines()
-        .next()
-        .unwrap_or("no answer")
-        .trim()
-        .to_string();
+    let why = first_line(&out.stderr);
     Check::problem(
         "docker",
         Level::Fail,
@@ -795,13 +799,7 @@ fn check_context(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
     let k = crate::cluster::kubectl(ctx);
     let out = ctx.run(&k.readyz())?;
     if !(out.success() && out.stdout.trim() == "ok") {
-        let why = out
-            .stderr
-            .lines()
-            .next()
-            .unwrap_or("no answer")
-            .trim()
-            .to_string();
+        let why = first_line(&out.stderr);
         return Ok(vec![Check::problem(
             "kube context",
             Level::Fail,
