@@ -1041,8 +1041,8 @@ pub fn plan_set_form(ctx: &Ctx, report: &mut Report) -> Result<()> {
     };
     let password = format!("ext{}", run_id().replace('-', ""));
     let manifest = EXTERNAL_DB
-        .replace("IMAGE", &format!("{pg_repo}:{pg_tag}"))
-        .replace("PASSWORD", &password);
+        .replace("__IMAGE__", &format!("{pg_repo}:{pg_tag}"))
+        .replace("__PASSWORD__", &password);
     crate::process::register_secret(&password);
     let started = Instant::now();
     ctx.run_ok(&kubectl.as_written(&strings(&["apply", "-f", "-"]), Some(manifest)))?;
@@ -1137,10 +1137,10 @@ spec:
       securityContext: {runAsNonRoot: true, runAsUser: 70, runAsGroup: 70, fsGroup: 70}
       containers:
         - name: postgres
-          image: IMAGE
+          image: __IMAGE__
           env:
             - {name: POSTGRES_USER, value: todo}
-            - {name: POSTGRES_PASSWORD, value: PASSWORD}
+            - {name: POSTGRES_PASSWORD, value: __PASSWORD__}
             - {name: POSTGRES_DB, value: todo}
             - {name: PGDATA, value: /var/lib/postgresql/data/pgdata}
           ports: [{containerPort: 5432}]
