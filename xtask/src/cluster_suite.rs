@@ -85,15 +85,22 @@ impl Target {
 
 /// This very binary, run as `cargo xtask …` would run it.
 fn xtask(ctx: &Ctx, args: &[String], minutes: u64) -> Cmd {
-    let exe = std::env::current_exe()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "xtask".into());
-    Cmd::new(exe)
+    Cmd::new(own_binary())
         .args(args.iter().cloned())
         .cwd(&ctx.root)
         .env("XTASK_ROOT", ctx.root.to_string_lossy())
         .timeout(Duration::from_secs(minutes * 60))
         .output(Output::Stream)
+}
+
+/// The path of the running xtask. The `xtask` suite's own `cargo test` rebuilds the binary
+/// while this run goes on, so Linux names the running one "<path> (deleted)": the fresh
+/// binary at the same path is the same source.
+fn own_binary() -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "xtask".into());
+    exe.strip_suffix(" (deleted)").unwrap_or(&exe).to_string()
 }
 
 fn strings(a: &[&str]) -> Vec<String> {
@@ -1338,6 +1345,13 @@ mod tests {
         assert!(!f.contains("CHANGE-ME"), "{f}");
         assert!(f.contains("todo:suitepostgrespassword1@"));
         assert!(f.contains("POSTGRES_PASSWORD: \"suitepostgrespassword1\""));
+    }
+
+    #[test]
+    fn a_binary_rebuilt_under_the_running_suite_is_found_at_its_path() {
+        let own = own_binary();
+        assert!(!own.ends_with(" (deleted)"), "{own}");
+        assert!(std::path::Path::new(&own).is_file(), "{own}");
     }
 
     #[test]
