@@ -345,6 +345,23 @@ pub fn stability(ctx: &Ctx, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
+/// The services a deploy's report says it built and pushed.
+fn built_and_pushed(child: &Report) -> (Vec<String>, Vec<String>) {
+    let built = child
+        .images
+        .iter()
+        .filter(|i| !i.cached)
+        .map(|i| i.service.clone())
+        .collect();
+    let pushed = child
+        .tasks
+        .iter()
+        .filter(|t| t.status == "pushed")
+        .map(|t| t.name.trim_start_matches("deliver ").to_string())
+        .collect();
+    (built, pushed)
+}
+
 /// A second deploy with nothing changed: nothing built, nothing pushed, no pod replaced.
 pub fn no_change_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let t = Target::must()?;
@@ -353,19 +370,7 @@ pub fn no_change_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let started = Instant::now();
     ctx.run_ok(&xtask(ctx, &t.deploy_args(), 10))?;
     let took = started.elapsed();
-    let child = Report::read(&ctx.target_dir())?;
-    let built: Vec<&str> = child
-        .images
-        .iter()
-        .filter(|i| !i.cached)
-        .map(|i| i.service.as_str())
-        .collect();
-    let pushed: Vec<&str> = child
-        .tasks
-        .iter()
-        .filter(|t| t.status == "pushed")
-        .map(|t| t.name.as_str())
-        .collect();
+    let (built, pushed) = built_and_pushed(&Report::read(&ctx.target_dir())?);
     let after = pod_uids(&cctx)?;
     if !built.is_empty() || !pushed.is_empty() {
         bail!(
@@ -414,19 +419,7 @@ pub fn changed_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
     if !out.success() {
         bail!("{}", failure_message(&xtask(ctx, &args, 15), &out));
     }
-    let child = Report::read(&ctx.target_dir())?;
-    let rebuilt: Vec<&str> = child
-        .images
-        .iter()
-        .filter(|i| !i.cached)
-        .map(|i| i.service.as_str())
-        .collect();
-    let pushed: Vec<&str> = child
-        .tasks
-        .iter()
-        .filter(|t| t.status == "pushed")
-        .map(|t| t.name.trim_start_matches("deliver "))
-        .collect();
+    let (rebuilt, pushed) = built_and_pushed(&Report::read(&ctx.target_dir())?);
     report.task("cluster: changed redeploy (frontend)", took, "ok");
     let mut g = Gate::at_most(
         "rollout",
@@ -1362,6 +1355,27 @@ mod tests {
             "/repo/target/debug/xtask"
         );
         assert!(std::path::Path::new(&own_binary()).is_file());
+    }
+
+    #[test]
+    fn a_deploy_report_says_what_was_built_and_pushed() {
+        let mut r = Report::new();
+        for (service, cached) in [("frontend", false), ("backend", true)] {
+            r.images.push(crate::report::ImageRow {
+                service: service.into(),
+                tag: "t".into(),
+                size: None,
+                own_size: None,
+                cached,
+            });
+        }
+        r.task("deliver frontend", Duration::ZERO, "pushed");
+        r.task("deliver backend", Duration::ZERO, "present");
+        r.task("build", Duration::ZERO, "ok");
+        assert_eq!(
+            built_and_pushed(&r),
+            (vec!["frontend".to_string()], vec!["frontend".to_string()])
+        );
     }
 
     #[test]
