@@ -895,23 +895,19 @@ pub struct KubectlIn<'a> {
 
 impl KubectlIn<'_> {
     fn base(&self) -> Cmd {
-        self.tool
-            .cmd()
-            .args(["--context", self.context, "-n", self.namespace])
+        self.cluster_scoped().args(["-n", self.namespace])
+    }
+
+    /// The context without the namespace, for cluster-scoped objects (nodes, namespaces,
+    /// IngressClasses) and the API server itself.
+    fn cluster_scoped(&self) -> Cmd {
+        self.tool.cmd().args(["--context", self.context])
     }
 
     /// The API server's own health endpoint: prints `ok` once it serves requests.
     pub fn readyz(&self) -> Cmd {
-        self.tool
-            .cmd()
-            .args([
-                "--context",
-                self.context,
-                "get",
-                "--raw",
-                "/readyz",
-                "--request-timeout=5s",
-            ])
+        self.cluster_scoped()
+            .args(["get", "--raw", "/readyz", "--request-timeout=5s"])
             .timeout(QUICK)
     }
 
@@ -958,44 +954,28 @@ impl KubectlIn<'_> {
 
     /// Every pod in every namespace (what else asks the nodes for room).
     pub fn all_pods_json(&self) -> Cmd {
-        self.tool
-            .cmd()
-            .args(["--context", self.context, "get", "pods", "-A", "-o", "json"])
+        self.cluster_scoped()
+            .args(["get", "pods", "-A", "-o", "json"])
             .timeout(QUICK)
     }
 
     pub fn nodes_json(&self) -> Cmd {
-        self.tool
-            .cmd()
-            .args(["--context", self.context, "get", "nodes", "-o", "json"])
+        self.cluster_scoped()
+            .args(["get", "nodes", "-o", "json"])
             .timeout(QUICK)
     }
 
     pub fn create_namespace(&self) -> Cmd {
-        self.tool
-            .cmd()
-            .args([
-                "--context",
-                self.context,
-                "create",
-                "namespace",
-                self.namespace,
-            ])
+        self.cluster_scoped()
+            .args(["create", "namespace", self.namespace])
             .timeout(QUICK)
             .mutating()
     }
 
     /// Exit 1 with NotFound once the namespace is gone.
     pub fn get_namespace(&self) -> Cmd {
-        self.tool
-            .cmd()
-            .args([
-                "--context",
-                self.context,
-                "get",
-                "namespace",
-                self.namespace,
-            ])
+        self.cluster_scoped()
+            .args(["get", "namespace", self.namespace])
             .timeout(QUICK)
     }
 
@@ -1015,17 +995,8 @@ impl KubectlIn<'_> {
 
     /// The cluster's IngressClasses (cluster-scoped).
     pub fn ingress_classes_json(&self) -> Cmd {
-        self.tool
-            .cmd()
-            .args([
-                "--context",
-                self.context,
-                "get",
-                "ingressclass",
-                "-o",
-                "json",
-                "--request-timeout=10s",
-            ])
+        self.cluster_scoped()
+            .args(["get", "ingressclass", "-o", "json", "--request-timeout=10s"])
             .timeout(QUICK)
     }
 
@@ -1110,11 +1081,8 @@ impl KubectlIn<'_> {
     }
 
     pub fn delete_namespace(&self) -> Cmd {
-        self.tool
-            .cmd()
+        self.cluster_scoped()
             .args([
-                "--context",
-                self.context,
                 "delete",
                 "namespace",
                 self.namespace,
