@@ -12,7 +12,7 @@ const TRACE_EXCLUDES = [
 ];
 
 const nextConfig: NextConfig = {
-  // One self-contained server directory for the container image (see CONTRACTS.md "Images").
+  // One self-contained server directory for the container image (see docs/contract.md, "Images").
   output: "standalone",
   // PGlite loads its Postgres build (pglite.wasm, pglite.data, initdb.wasm) from its own dist/ at
   // run time. Bundling it would break those relative loads, so it stays a plain node_modules

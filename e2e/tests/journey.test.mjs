@@ -1,4 +1,4 @@
-// The Todo Chatbot's user journey in a real browser (issue 7), as one ordered story:
+// The Todo Chatbot's user journey in a real browser, as one ordered story:
 // sign up → sign out → sign in → tasks (add, complete, filter, edit, delete) → the eight
 // contract chat messages, each checked against the tasks page → a second user is isolated →
 // delete the account → signing in again fails.

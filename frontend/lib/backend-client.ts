@@ -1,4 +1,4 @@
-// The one typed client for the backend's REST API (CONTRACTS.md "REST API"). In the browser it
+// The one typed client for the backend's REST API (docs/contract.md, "REST API"). In the browser it
 // talks to this frontend's `/api/backend/...` proxy, which adds the user's JWT; it never holds a
 // token or a backend address itself.
 

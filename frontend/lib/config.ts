@@ -1,6 +1,6 @@
 // Runtime configuration of the frontend server, read from the environment when the server starts
 // or a request arrives — never at build time, so one image runs in every environment.
-// The variables and their defaults are those of shared/docs/CONTRACTS.md ("Configuration").
+// The variables and their defaults are those of docs/contract.md ("Configuration").
 
 export const MIN_SECRET_LENGTH = 32;
 export const DEFAULT_BETTER_AUTH_URL = "http://localhost:3000";

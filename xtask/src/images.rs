@@ -111,7 +111,7 @@ pub fn gates_for(
     gates.push(total);
     if let (true, Some(own)) = (base != s.official_base, own) {
         // What the image would weigh on the official base: its own layers plus that base's
-        // uncompressed size (the budgets' difference, as CONTRACTS.md sets them). Reported
+        // uncompressed size (the budgets' difference, as docs/contract.md sets them). Reported
         // beside the own-layer gate, which decides.
         let official_mb = (s.budget_total_mb - s.budget_own_mb) as f64;
         let mut estimate = Gate::below(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::guide::Entry;
 
-/// The labels every object of the release carries (CONTRACTS.md).
+/// The labels every object of the release carries (docs/contract.md).
 pub const SELECTOR: &str = "app=todo-chatbot";
 pub const RELEASE: &str = "todo-app";
 pub const NAMESPACE: &str = "todo-app";

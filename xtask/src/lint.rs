@@ -37,7 +37,7 @@ use crate::tools::{Helm, Tool, Version};
 /// Kubernetes versions the rendered objects must validate against.
 pub const VALIDATE_VERSIONS: [&str; 2] = ["1.28.0", "1.37.0"];
 
-/// minikube's own requests (CONTRACTS.md, SC-006): millicores and MiB.
+/// minikube's own requests (docs/contract.md, SC-006): millicores and MiB.
 pub const SYSTEM_PODS: &[(&str, u64, u64)] = &[
     ("kube-apiserver", 250, 0),
     ("kube-controller-manager", 200, 0),

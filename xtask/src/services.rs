@@ -1,4 +1,4 @@
-//! The three images and where they come from: the table in `shared/docs/CONTRACTS.md`.
+//! The three images and where they come from: the table in `docs/contract.md`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

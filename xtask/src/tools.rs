@@ -811,7 +811,7 @@ impl Tar<'_> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Cluster wrappers (issue 6): every command `up`, `deploy`, `smoke`, `status`, `logs`,
+// Cluster wrappers: every command `up`, `deploy`, `smoke`, `status`, `logs`,
 // `diagnose`, `down` and `stability` run against minikube, kubectl and helm.
 
 impl Minikube<'_> {
