@@ -909,28 +909,10 @@ fn secret_values(ctx: &Ctx, t: &Target, namespace: &str) -> Result<BTreeMap<Stri
     Ok(data)
 }
 
+/// A Secret's `data` value: standard base64 with padding.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::new();
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= val(c)? << (18 - 6 * i);
-        }
-        let len = chunk.len() * 6 / 8;
-        out.extend(&n.to_be_bytes()[1..1 + len]);
-    }
-    Some(out)
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
 }
 
 fn journey_via_ingress(addr: &str, who: &str) -> Result<crate::flow::Session> {

@@ -343,9 +343,6 @@ impl Args {
                 secrets.kept_by_release.join(", secrets.")
             ));
         }
-        if let Some(note) = &secrets.note {
-            ctx.say(format!("! {note}"));
-        }
 
         // 6. helm upgrade --install.
         // Helm's order: the chart's defaults, the values files (minikube's dev values first,

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -43,8 +43,6 @@ pub struct Secrets {
     pub origin: BTreeMap<&'static str, &'static str>,
     /// The file was (or, under `--dry-run`, would be) created by this run.
     pub generated: Option<PathBuf>,
-    /// How the random values were drawn, when it is worth saying.
-    pub note: Option<String>,
     /// Generated values neither the environment nor the file holds, left to the installed
     /// release's Secret (chart value names, e.g. `betterAuthSecret`).
     pub kept_by_release: Vec<&'static str>,
@@ -105,7 +103,7 @@ pub fn load_for(root: &Path, write: bool, release_exists: bool) -> Result<Secret
     let needs_file = !release_exists && !missing(&file).is_empty();
     let mut fresh = Vec::new();
     if needs_file {
-        let (generated, note) = generate()?;
+        let generated = generate()?;
         for (k, v) in generated {
             if file.get(k).is_none_or(|v| v.is_empty()) {
                 fresh.push(k);
@@ -116,7 +114,6 @@ pub fn load_for(root: &Path, write: bool, release_exists: bool) -> Result<Secret
             write_file(&path, &file)?;
         }
         s.generated = Some(path.clone());
-        s.note = note;
     }
     for (env, _, _) in KEYS {
         let (value, origin) = match env_value(env) {
@@ -428,54 +425,22 @@ fn write_file(path: &Path, values: &BTreeMap<String, String>) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-type Generated = (Vec<(&'static str, String)>, Option<String>);
-
-fn generate() -> Result<Generated> {
+fn generate() -> Result<Vec<(&'static str, String)>> {
     let mut out = Vec::new();
-    let mut note = None;
     for (env, _, n) in KEYS {
         if n == 0 {
             continue;
         }
-        let (bytes, how) = random_bytes(n)?;
-        note = how;
-        out.push((env, crate::context_hash::hex(&bytes)));
+        out.push((env, crate::context_hash::hex(&random_bytes(n)?)));
     }
-    Ok((out, note))
+    Ok(out)
 }
 
-/// The kernel's CSPRNG on Unix. Elsewhere there is no std API for it: the values are mixed
-/// from std's randomly keyed hasher (seeded by the OS) and the clock, which is good enough for
-/// a local development cluster, and the caller says so.
-fn random_bytes(n: usize) -> Result<(Vec<u8>, Option<String>)> {
-    #[cfg(unix)]
-    {
-        let mut buf = vec![0u8; n];
-        fs::File::open("/dev/urandom")
-            .and_then(|mut f| f.read_exact(&mut buf))
-            .context("reading /dev/urandom")?;
-        Ok((buf, None))
-    }
-    #[cfg(not(unix))]
-    {
-        use std::hash::{BuildHasher, Hasher};
-        let mut buf = Vec::with_capacity(n);
-        while buf.len() < n {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u128(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_nanos(),
-            );
-            buf.extend_from_slice(&h.finish().to_le_bytes());
-        }
-        buf.truncate(n);
-        Ok((
-            buf,
-            Some("no /dev/urandom on this OS: secrets drawn from std's OS-seeded hasher; set them in the environment for anything beyond local use".into()),
-        ))
-    }
+/// The operating system's CSPRNG.
+fn random_bytes(n: usize) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
+    Ok(buf)
 }
 
 #[cfg(test)]

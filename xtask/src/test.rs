@@ -181,12 +181,13 @@ fn need(ctx: &Ctx, tool: &str, install: &str) -> Result<(), Verdict> {
     })
 }
 
-fn present(ctx: &Ctx, rel: &str, issue: &str) -> Result<(), Verdict> {
+/// A suite's own project file; missing means a broken checkout, never a reason to skip.
+fn present(ctx: &Ctx, rel: &str) -> Result<(), Verdict> {
     if ctx.root.join(rel).exists() {
         Ok(())
     } else {
-        Err(Verdict::Skipped(format!(
-            "{rel} is not in the repository yet ({issue})"
+        Err(Verdict::Failed(format!(
+            "{rel} is missing from this checkout (git status / git checkout -- {rel})"
         )))
     }
 }
@@ -230,7 +231,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
             ),
         ],
         "backend" => {
-            present(ctx, "backend/pyproject.toml", "issue 3")?;
+            present(ctx, "backend/pyproject.toml")?;
             need(ctx, "uv", "`pip install uv`")?;
             vec![
                 Step::Run("uv sync", backend_sync(ctx)),
@@ -247,7 +248,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
             ]
         }
         "frontend" => {
-            present(ctx, "frontend/package.json", "issue 4")?;
+            present(ctx, "frontend/package.json")?;
             need(ctx, "npm", "Node.js 20 with npm: https://nodejs.org/")?;
             let mut steps = vec![
                 Step::Run(
@@ -282,7 +283,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
             steps
         }
         "chart" => {
-            present(ctx, "helm/todo-app/Chart.yaml", "issue 5")?;
+            present(ctx, "helm/todo-app/Chart.yaml")?;
             need(
                 ctx,
                 "helm",
@@ -313,7 +314,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
             ]
         }
         "e2e" => {
-            present(ctx, "e2e/package.json", "issue 7")?;
+            present(ctx, "e2e/package.json")?;
             need(ctx, "npm", "Node.js 20 with npm: https://nodejs.org/")?;
             if !std::path::Path::new(&chromium()).is_file() {
                 let msg = format!("Chromium is not installed at {} (`apt-get install chromium`, or set CHROMIUM_PATH)", chromium());

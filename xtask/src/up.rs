@@ -329,15 +329,8 @@ fn effective_uid() -> u32 {
     {
         return uid;
     }
-    #[cfg(unix)]
-    {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        unsafe { libc::geteuid() }
-    }
-    #[cfg(not(unix))]
-    {
-        1
-    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// minikube refuses the docker (and podman) driver as root unless `--force`: say so, with
