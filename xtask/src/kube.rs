@@ -956,29 +956,30 @@ pub fn pending(pod: &Pod, seen: &Seen) -> Option<Problem> {
 /// container's when that is more (init containers run one at a time, before the others).
 pub fn pod_requests(pod: &Pod) -> (u64, u64) {
     let of = |c: &ContainerSpec| {
+        let r = &c.resources.requests;
         (
-            c.resources
-                .requests
-                .get("cpu")
-                .and_then(|q| cpu_millis(q))
-                .unwrap_or(0),
-            c.resources
-                .requests
-                .get("memory")
-                .and_then(|q| mem_bytes(q))
-                .unwrap_or(0),
+            r.get("cpu").and_then(|q| cpu_millis(q)).unwrap_or(0),
+            r.get("memory").and_then(|q| mem_bytes(q)).unwrap_or(0),
         )
     };
-    let sum = pod
-        .spec
-        .containers
-        .iter()
-        .map(of)
+    scheduled_requests(
+        pod.spec.containers.iter().map(of),
+        pod.spec.init_containers.iter().map(of),
+    )
+}
+
+/// The scheduler's rule for one pod, over (millicores, bytes) per container: the containers'
+/// sum, or the largest init container's when that is more. The one home of that rule: the
+/// live pods (`pod_requests`) and the rendered chart (`lint`) both count with it.
+pub fn scheduled_requests(
+    containers: impl IntoIterator<Item = (u64, u64)>,
+    init_containers: impl IntoIterator<Item = (u64, u64)>,
+) -> (u64, u64) {
+    let sum = containers
+        .into_iter()
         .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    pod.spec
-        .init_containers
-        .iter()
-        .map(of)
+    init_containers
+        .into_iter()
         .fold(sum, |a, b| (a.0.max(b.0), a.1.max(b.1)))
 }
 

@@ -28,8 +28,9 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::ctx::Ctx;
+use crate::kube::{self, CHART, NAMESPACE, RELEASE};
 use crate::process::Cmd;
-use crate::render::{self, Doc, CHART, NAMESPACE, RELEASE};
+use crate::render::{self, Doc};
 use crate::report::{Gate, Report};
 use crate::services::{self, SERVICES};
 use crate::tools::{Helm, Tool, Version};
@@ -505,44 +506,19 @@ pub fn policy(docs: &[Doc], our_pull_policy: &str) -> Result<String> {
     }
 }
 
-/// CPU in millicores: `250m`, `1`, `0.5`.
+/// CPU in millicores: `250m`, `1`, `0.5` (read by `kube::cpu_millis`).
 pub fn cpu_milli(q: &Value) -> Result<u64> {
     let s = quantity_str(q)?;
-    if let Some(m) = s.strip_suffix('m') {
-        return m
-            .parse::<u64>()
-            .with_context(|| format!("cpu quantity {s:?}"));
-    }
-    let cores: f64 = s.parse().with_context(|| format!("cpu quantity {s:?}"))?;
-    Ok((cores * 1000.0).round() as u64)
+    kube::cpu_millis(&s).with_context(|| format!("cpu quantity {s:?}"))
 }
 
-/// Memory in MiB: `128Mi`, `1Gi`, `512M`, `1048576`.
-pub fn memory_mib(q: &Value) -> Result<f64> {
+/// Memory in bytes: `128Mi`, `1Gi`, `512M`, `1048576` (read by `kube::mem_bytes`).
+fn memory_bytes(q: &Value) -> Result<u64> {
     let s = quantity_str(q)?;
-    let units: [(&str, f64); 8] = [
-        ("Ki", 1024.0),
-        ("Mi", 1024.0 * 1024.0),
-        ("Gi", 1024.0 * 1024.0 * 1024.0),
-        ("Ti", 1024f64.powi(4)),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-    ];
-    for (suffix, factor) in units {
-        if let Some(n) = s.strip_suffix(suffix) {
-            let n: f64 = n
-                .parse()
-                .with_context(|| format!("memory quantity {s:?}"))?;
-            return Ok(n * factor / (1024.0 * 1024.0));
-        }
-    }
-    let bytes: f64 = s
-        .parse()
-        .with_context(|| format!("memory quantity {s:?}"))?;
-    Ok(bytes / (1024.0 * 1024.0))
+    kube::mem_bytes(&s).with_context(|| format!("memory quantity {s:?}"))
 }
+
+const MIB: f64 = (1u64 << 20) as f64;
 
 fn quantity_str(q: &Value) -> Result<String> {
     match q {
@@ -574,34 +550,28 @@ pub fn release_requests(docs: &[Doc]) -> Result<(u64, f64)> {
 /// What one pod asks the scheduler for (millicores, MiB): its containers' sum, or its largest
 /// init container's when that is more (init containers run one at a time, before the others).
 pub fn pod_requests(pod: &Value) -> Result<(u64, f64)> {
-    let sum = |list: &[Value]| -> Result<(u64, f64)> {
-        let mut c = 0;
-        let mut m = 0.0;
-        for ctr in list {
-            let r = &ctr["resources"]["requests"];
-            if !r["cpu"].is_null() {
-                c += cpu_milli(&r["cpu"])?;
-            }
-            if !r["memory"].is_null() {
-                m += memory_mib(&r["memory"])?;
-            }
-        }
-        Ok((c, m))
+    let of = |list: &Value| -> Result<Vec<(u64, u64)>> {
+        let list = list.as_array().map(Vec::as_slice).unwrap_or(&[]);
+        list.iter()
+            .map(|c| {
+                let r = &c["resources"]["requests"];
+                let cpu = if r["cpu"].is_null() {
+                    0
+                } else {
+                    cpu_milli(&r["cpu"])?
+                };
+                let mem = if r["memory"].is_null() {
+                    0
+                } else {
+                    memory_bytes(&r["memory"])?
+                };
+                Ok((cpu, mem))
+            })
+            .collect()
     };
-    let (mut cpu, mut mem) = sum(pod["containers"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]))?;
-    for init in pod["initContainers"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
-        let (c, m) = sum(std::slice::from_ref(init))?;
-        cpu = cpu.max(c);
-        mem = mem.max(m);
-    }
-    Ok((cpu, mem))
+    let (cpu, bytes) =
+        kube::scheduled_requests(of(&pod["containers"])?, of(&pod["initContainers"])?);
+    Ok((cpu, bytes as f64 / MIB))
 }
 
 /// The extra pods a rolling update of `d` may add on top of `replicas` (maxSurge: a number, a
@@ -974,9 +944,10 @@ mod tests {
         assert_eq!(cpu_milli(&json!("250m")).unwrap(), 250);
         assert_eq!(cpu_milli(&json!("1")).unwrap(), 1000);
         assert_eq!(cpu_milli(&json!(0.5)).unwrap(), 500);
-        assert_eq!(memory_mib(&json!("1Gi")).unwrap(), 1024.0);
-        assert_eq!(memory_mib(&json!("128Mi")).unwrap(), 128.0);
-        assert!((memory_mib(&json!("512M")).unwrap() - 488.28).abs() < 0.01);
+        assert_eq!(memory_bytes(&json!("1Gi")).unwrap(), 1 << 30);
+        assert_eq!(memory_bytes(&json!("128Mi")).unwrap(), 128 << 20);
+        assert_eq!(memory_bytes(&json!("512M")).unwrap(), 512_000_000);
+        assert!(memory_bytes(&json!("plenty")).is_err());
         assert!(cpu_milli(&json!("lots")).is_err());
     }
 

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use anyhow::{bail, ensure, Context, Result};
 
 use crate::ctx::Ctx;
-use crate::render::{self, Doc, CHART, NAMESPACE, RELEASE};
+use crate::kube::{CHART, NAMESPACE, RELEASE};
+use crate::render::{self, Doc};
 use crate::services::SERVICES;
 use crate::tools::{Helm, Tool};
 

@@ -23,9 +23,7 @@ use crate::guide::{self, Entry, GUIDE};
 use crate::services::{self, SERVICES};
 use crate::tools::Helm;
 
-pub const RELEASE: &str = "todo-app";
-pub const NAMESPACE: &str = "todo-app";
-pub const CHART: &str = "helm/todo-app";
+use crate::kube::{CHART, NAMESPACE, RELEASE};
 pub const OUT_DIR: &str = "k8s";
 /// The Kubernetes version manifests are rendered for (what `Capabilities` report).
 pub const KUBE_VERSION: &str = "1.31.0";
