@@ -191,25 +191,25 @@ impl Args {
                     "! not verified: {}: {}  [{}]",
                     c.name,
                     c.found,
-                    c.id.unwrap_or("")
+                    c.id.map_or("", doctor::Problem::id)
                 ));
             }
             self.dry_run_blocked
-                .set(blocking.and_then(|c| c.id).map(doctor::exit_code));
+                .set(blocking.and_then(|c| c.id).map(doctor::Problem::exit_code));
         } else if let Some(id) = blocking.and_then(|c| c.id) {
             for c in checks.iter().filter(|c| c.level == doctor::Level::Fail) {
                 ctx.say(format!(
                     "✗ {}: {}  [{}]",
                     c.name,
                     c.found,
-                    c.id.unwrap_or("")
+                    c.id.map_or("", doctor::Problem::id)
                 ));
                 if let Some(fix) = &c.fix {
                     ctx.say(format!("    {fix}"));
                 }
             }
             report.task("doctor", t.elapsed(), "failed");
-            return Err(Exit(doctor::exit_code(id)).into());
+            return Err(Exit(id.exit_code()).into());
         }
         report.task("doctor", t.elapsed(), "ok");
         if ctx.tools.helm.found() || !ctx.global.dry_run {

@@ -31,8 +31,34 @@ pub const MIN_CPUS: u32 = 2;
 /// follow minikube's: 2x resources, 4x client tools, 7x the cluster, 8x the container provider
 /// (Docker), 9x the checks; 1x the profile's settings; 5x–6x are deploy's failures
 /// (`kube::Kind`).
-pub const PROBLEMS: &[Entry] = &[
-    Entry {
+/// Declares [`Problem`] from its table rows: `Variant => Entry { .. },`. The variant is the
+/// id in CamelCase; `Problem::entry` gives the row, `Problem::ALL` the table.
+macro_rules! doctor_problems {
+    ($($variant:ident => $entry:expr),* $(,)?) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Problem {
+            $($variant,)*
+        }
+
+        impl Problem {
+            /// Every problem, in the table's order.
+            pub const ALL: &'static [Problem] = &[$(Problem::$variant),*];
+
+            /// The problem's row of the troubleshooting guide.
+            pub fn entry(self) -> &'static Entry {
+                match self {
+                    $(Problem::$variant => {
+                        const ENTRY: Entry = $entry;
+                        &ENTRY
+                    })*
+                }
+            }
+        }
+    };
+}
+
+doctor_problems! {
+    MinikubeProfileMismatch => Entry {
         id: "MINIKUBE_PROFILE_MISMATCH",
         exit_code: 11,
         warning: false,
@@ -41,7 +67,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "minikube fixes a profile's driver, memory and CPUs when it creates it: an existing profile ignores new values (or, for the driver, exits GuestDrvMismatch; for an older Kubernetes, refuses to downgrade).",
         fix: "Drop the flag to use the profile as it is, or `minikube delete -p <profile>` and run `cargo xtask up` with the new settings (the profile's data is lost).",
     },
-    Entry {
+    MinikubeDriverAsRoot => Entry {
         id: "MINIKUBE_DRIVER_AS_ROOT",
         exit_code: 12,
         warning: false,
@@ -50,7 +76,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "minikube refuses to run the docker and podman drivers as root unless given `--force`.",
         fix: "Run as a user in the docker group (`sudo usermod -aG docker $USER`, then log in again), or use a VM driver.",
     },
-    Entry {
+    ClusterRequestsDoNotFit => Entry {
         id: "CLUSTER_REQUESTS_DO_NOT_FIT",
         exit_code: 20,
         warning: false,
@@ -59,7 +85,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The nodes' allocatable CPU or memory, minus what the other pods already request, is less than the release's requests: some pods would stay Pending.",
         fix: "Free room (delete other workloads), lower `resources.<component>.requests`, or give the cluster more (`minikube delete -p <profile> && cargo xtask up --cpus 4 --memory 8192`).",
     },
-    Entry {
+    DockerMemoryLow => Entry {
         id: "DOCKER_MEMORY_LOW",
         exit_code: 22,
         warning: false,
@@ -68,7 +94,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "minikube's docker driver runs inside Docker Desktop's VM, which has less memory than the profile would ask for.",
         fix: "Raise Docker Desktop's memory (Settings → Resources) to at least 6 GB, restart it, then `cargo xtask up`.",
     },
-    Entry {
+    MinikubeMemoryLow => Entry {
         id: "MINIKUBE_MEMORY_LOW",
         exit_code: 23,
         warning: false,
@@ -77,7 +103,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The profile was created with less memory than the release and minikube's system pods need (4 GB). A profile's memory is fixed when it is created.",
         fix: "Recreate the profile: `minikube delete -p <profile> && cargo xtask up` (4096 MB, 2 CPUs), or use another one with `--profile NAME`.",
     },
-    Entry {
+    MinikubeCpusLow => Entry {
         id: "MINIKUBE_CPUS_LOW",
         exit_code: 29,
         warning: false,
@@ -86,7 +112,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The profile was created with fewer CPUs than the release's requests and minikube's system pods need. A profile's CPUs are fixed when it is created.",
         fix: "Recreate the profile: `minikube delete -p <profile> && cargo xtask up`, or use another one with `--profile NAME`.",
     },
-    Entry {
+    ToolMinikubeMissing => Entry {
         id: "TOOL_MINIKUBE_MISSING",
         exit_code: 41,
         warning: false,
@@ -95,7 +121,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "No minikube is named by `XTASK_MINIKUBE`, installed in the project's `.tools/`, or on PATH.",
         fix: "`cargo xtask setup minikube` fetches the pinned version into `.tools/` (sha256-verified); or install it (https://minikube.sigs.k8s.io/docs/start/).",
     },
-    Entry {
+    ToolMinikubeTooOld => Entry {
         id: "TOOL_MINIKUBE_TOO_OLD",
         exit_code: 42,
         warning: false,
@@ -104,7 +130,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "Older minikube releases lack the flags and JSON output the xtask reads.",
         fix: "`cargo xtask setup minikube --force` installs the pinned version into `.tools/` (used before PATH); or upgrade your installation.",
     },
-    Entry {
+    ToolKubectlMissing => Entry {
         id: "TOOL_KUBECTL_MISSING",
         exit_code: 43,
         warning: false,
@@ -113,7 +139,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "No kubectl is named by `XTASK_KUBECTL`, installed in `.tools/`, or on PATH.",
         fix: "`cargo xtask setup kubectl`; or install it (https://kubernetes.io/docs/tasks/tools/).",
     },
-    Entry {
+    ToolKubectlTooOld => Entry {
         id: "TOOL_KUBECTL_TOO_OLD",
         exit_code: 44,
         warning: false,
@@ -122,7 +148,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The chart needs Kubernetes ≥ 1.28, and kubectl supports one minor version of skew.",
         fix: "`cargo xtask setup kubectl --force`; or upgrade your installation.",
     },
-    Entry {
+    ToolHelmMissing => Entry {
         id: "TOOL_HELM_MISSING",
         exit_code: 45,
         warning: false,
@@ -131,7 +157,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "No helm is named by `XTASK_HELM`, installed in `.tools/`, or on PATH.",
         fix: "`cargo xtask setup helm`; or install Helm 3.14+ or 4 (https://helm.sh/docs/intro/install/).",
     },
-    Entry {
+    ToolHelmTooOld => Entry {
         id: "TOOL_HELM_TOO_OLD",
         exit_code: 46,
         warning: false,
@@ -140,7 +166,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The chart and the xtask's Helm commands need Helm 3.14 or later (Helm 3 or 4).",
         fix: "`cargo xtask setup helm --force`; or upgrade your installation.",
     },
-    Entry {
+    KubectlVersionSkew => Entry {
         id: "KUBECTL_VERSION_SKEW",
         exit_code: 47,
         warning: true,
@@ -149,7 +175,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "kubectl supports one minor version of skew against the API server; beyond that some commands may misbehave.",
         fix: "Use a kubectl within one minor version of the server (`minikube kubectl --` always matches), or `cargo xtask setup kubectl`.",
     },
-    Entry {
+    MinikubeNotRunning => Entry {
         id: "MINIKUBE_NOT_RUNNING",
         exit_code: 70,
         warning: true,
@@ -158,7 +184,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The profile was never created, or was stopped (`minikube stop`, a reboot).",
         fix: "`cargo xtask up` creates or starts it (`deploy` does so by itself).",
     },
-    Entry {
+    MinikubeRuntimeNotDocker => Entry {
         id: "MINIKUBE_RUNTIME_NOT_DOCKER",
         exit_code: 71,
         warning: true,
@@ -167,7 +193,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The profile was created with another runtime, so images cannot be built straight into the node's daemon.",
         fix: "Nothing is required: images are built on the host and copied in with `minikube image load` (slower). `minikube delete -p <profile> && cargo xtask up` recreates it with Docker.",
     },
-    Entry {
+    IngressAddonDisabled => Entry {
         id: "INGRESS_ADDON_DISABLED",
         exit_code: 72,
         warning: true,
@@ -176,7 +202,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The profile's ingress controller is not enabled, so the chart's Ingress has nothing to serve it.",
         fix: "`minikube -p <profile> addons enable ingress`, or `cargo xtask up` (it enables it).",
     },
-    Entry {
+    HostsEntryMissing => Entry {
         id: "HOSTS_ENTRY_MISSING",
         exit_code: 73,
         warning: true,
@@ -185,7 +211,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The ingress answers for the host name todo.local, which only the hosts file maps to minikube's address.",
         fix: "Add the line `doctor` prints (`$(minikube ip) todo.local`; `127.0.0.1 todo.local` with `minikube tunnel` on macOS and Windows) to /etc/hosts. `cargo xtask smoke` needs no entry.",
     },
-    Entry {
+    MinikubeKubeconfigStale => Entry {
         id: "MINIKUBE_KUBECONFIG_STALE",
         exit_code: 74,
         warning: true,
@@ -194,7 +220,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The profile's API server moved (a restart gave it a new address or port) and the kubeconfig still names the old one.",
         fix: "`minikube -p <profile> update-context` (`cargo xtask up` runs it).",
     },
-    Entry {
+    HostsEntryConflict => Entry {
         id: "HOSTS_ENTRY_CONFLICT",
         exit_code: 76,
         warning: true,
@@ -203,7 +229,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "glibc uses the first matching line of /etc/hosts; a later correction appended to the file has no effect.",
         fix: "Edit the hosts file so the first `todo.local` line has the address `doctor` prints, and remove the others.",
     },
-    Entry {
+    ContextUnreachable => Entry {
         id: "CONTEXT_UNREACHABLE",
         exit_code: 77,
         warning: false,
@@ -212,7 +238,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The context is not in `$KUBECONFIG`, its cluster is stopped, or this machine cannot reach its API server (VPN, expired credentials).",
         fix: "`kubectl --context NAME cluster-info` shows what kubectl sees; `kubectl config get-contexts` lists the contexts of `$KUBECONFIG`. Start the cluster, or fix `$KUBECONFIG`.",
     },
-    Entry {
+    IngressClassMissing => Entry {
         id: "INGRESS_CLASS_MISSING",
         exit_code: 78,
         warning: true,
@@ -221,7 +247,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The chart's Ingress asks for class `nginx`, and no ingress controller in that cluster serves it.",
         fix: "Deploy with `--set ingress.ingressClassName=<a class the cluster has>`, or install ingress-nginx (https://kubernetes.github.io/ingress-nginx/deploy/); without one, `kubectl port-forward svc/frontend-service 3000` reaches the app.",
     },
-    Entry {
+    ToolDockerMissing => Entry {
         id: "TOOL_DOCKER_MISSING",
         exit_code: 82,
         warning: false,
@@ -230,7 +256,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "No docker CLI is named by `XTASK_DOCKER` or on PATH; it needs a system service, so `setup` does not fetch it.",
         fix: "Install Docker Engine (Linux: https://docs.docker.com/engine/install/) or Docker Desktop (macOS, Windows), then add yourself to the docker group.",
     },
-    Entry {
+    DockerDaemonDown => Entry {
         id: "DOCKER_DAEMON_DOWN",
         exit_code: 89,
         warning: false,
@@ -239,7 +265,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "The daemon is stopped, or `DOCKER_HOST` points at one that is gone (e.g. a deleted minikube's), or you lack permission on its socket.",
         fix: "Start it (`sudo systemctl start docker`; Docker Desktop: start it and wait), unset a stale `DOCKER_HOST`, or join the docker group and log in again.",
     },
-    Entry {
+    CheckError => Entry {
         id: "CHECK_ERROR",
         exit_code: 98,
         warning: false,
@@ -248,7 +274,7 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "A tool answered in a way the check could not read (an unexpected version format, a timeout, a broken installation).",
         fix: "Run `cargo xtask doctor -v` to see every command; `cargo xtask diagnose` collects details.",
     },
-    Entry {
+    CheckCrashed => Entry {
         id: "CHECK_CRASHED",
         exit_code: 99,
         warning: false,
@@ -257,14 +283,35 @@ pub const PROBLEMS: &[Entry] = &[
         cause: "A bug in the xtask.",
         fix: "Report it with the output of `cargo xtask doctor -v`.",
     },
-];
+}
 
-pub fn exit_code(id: &str) -> u8 {
-    PROBLEMS
-        .iter()
-        .find(|p| p.id == id)
-        .map(|p| p.exit_code)
-        .unwrap_or(1)
+impl Problem {
+    /// The stable id (SCREAMING_SNAKE_CASE) that messages and `--json` show.
+    pub fn id(self) -> &'static str {
+        self.entry().id
+    }
+
+    /// What the process exits with when this problem stops a task.
+    pub fn exit_code(self) -> u8 {
+        self.entry().exit_code
+    }
+}
+
+/// The doctor's rows of the troubleshooting guide, in the table's order.
+pub fn entries() -> impl Iterator<Item = &'static Entry> {
+    Problem::ALL.iter().map(|p| p.entry())
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.id())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -284,7 +331,7 @@ pub struct Check {
     pub level: Level,
     pub found: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<&'static str>,
+    pub id: Option<Problem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
 }
@@ -304,11 +351,11 @@ impl Check {
         name: &str,
         level: Level,
         found: impl Into<String>,
-        id: &'static str,
+        id: Problem,
         fix: impl Into<String>,
     ) -> Self {
         // Every problem points at its entry in the troubleshooting guide.
-        let fix = format!("{} ({})", fix.into(), guide::see(id));
+        let fix = format!("{} ({})", fix.into(), guide::see(id.id()));
         Check {
             name: name.into(),
             level,
@@ -336,13 +383,13 @@ impl Args {
             print_checks(&checks);
         }
         match first_failure(&checks) {
-            Some(id) => Err(Exit(exit_code(id)).into()),
+            Some(id) => Err(Exit(id.exit_code()).into()),
             None => Ok(()),
         }
     }
 }
 
-pub fn first_failure(checks: &[Check]) -> Option<&'static str> {
+pub fn first_failure(checks: &[Check]) -> Option<Problem> {
     checks
         .iter()
         .find(|c| c.level == Level::Fail)
@@ -397,14 +444,14 @@ pub fn run_checks(ctx: &Ctx, required_only: bool) -> Vec<Check> {
                 name,
                 Level::Fail,
                 format!("the check failed: {}", crate::process::redact(&format!("{e:#}"))),
-                "CHECK_ERROR",
+                Problem::CheckError,
                 "run again with -v to see the commands; `cargo xtask diagnose` collects details",
             )),
             Err(_) => checks.push(Check::problem(
                 name,
                 Level::Fail,
                 "the check crashed",
-                "CHECK_CRASHED",
+                Problem::CheckCrashed,
                 "this is a bug in the xtask: please report it with the output of `cargo xtask doctor -v`",
             )),
         }
@@ -447,7 +494,7 @@ pub fn install_hint(tool: &str) -> String {
     }
 }
 
-fn missing(tool: &Tool, id: &'static str) -> Check {
+fn missing(tool: &Tool, id: Problem) -> Check {
     Check::problem(
         tool.name,
         Level::Fail,
@@ -464,7 +511,7 @@ fn version_line(v: Version, tool: &Tool) -> String {
 fn check_docker(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
     let tool = &ctx.tools.docker;
     if !tool.found() {
-        return Ok(vec![missing(tool, "TOOL_DOCKER_MISSING")]);
+        return Ok(vec![missing(tool, Problem::ToolDockerMissing)]);
     }
     let out = ctx.run(&Docker { tool, env: &[] }.version())?;
     let parsed = tools::parse_docker_version(&out.stdout);
@@ -512,7 +559,7 @@ fn daemon_down(daemon: &str, out: &Outcome) -> Check {
         "docker",
         Level::Fail,
         format!("the {daemon} does not answer: {why}"),
-        "DOCKER_DAEMON_DOWN",
+        Problem::DockerDaemonDown,
         fix,
     )
 }
@@ -520,7 +567,7 @@ fn daemon_down(daemon: &str, out: &Outcome) -> Check {
 fn check_minikube(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
     let tool = &ctx.tools.minikube;
     if !tool.found() {
-        return Ok(vec![missing(tool, "TOOL_MINIKUBE_MISSING")]);
+        return Ok(vec![missing(tool, Problem::ToolMinikubeMissing)]);
     }
     let out = ctx.run_ok(
         &Minikube {
@@ -535,7 +582,7 @@ fn check_minikube(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             "minikube",
             Level::Fail,
             version_line(v, tool),
-            "TOOL_MINIKUBE_TOO_OLD",
+            Problem::ToolMinikubeTooOld,
             format!(
                 "minikube ≥ {MIN_MINIKUBE} is needed: {}",
                 install_hint("minikube")
@@ -549,7 +596,7 @@ fn check_minikube(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
 fn check_kubectl(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
     let tool = &ctx.tools.kubectl;
     if !tool.found() {
-        return Ok(vec![missing(tool, "TOOL_KUBECTL_MISSING")]);
+        return Ok(vec![missing(tool, Problem::ToolKubectlMissing)]);
     }
     let k = Kubectl { tool };
     let out = ctx.run_ok(&k.version_client())?;
@@ -559,7 +606,7 @@ fn check_kubectl(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             "kubectl",
             Level::Fail,
             version_line(client, tool),
-            "TOOL_KUBECTL_TOO_OLD",
+            Problem::ToolKubectlTooOld,
             format!(
                 "kubectl ≥ {MIN_KUBECTL} is needed: {}",
                 install_hint("kubectl")
@@ -581,7 +628,7 @@ fn check_kubectl(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
                 "kubectl skew",
                 Level::Warn,
                 format!("client {client}, server {s}: more than one minor version apart"),
-                "KUBECTL_VERSION_SKEW",
+                Problem::KubectlVersionSkew,
                 format!("use a kubectl within one minor version of {s} (`minikube kubectl --` always matches)"),
             ));
         }
@@ -592,7 +639,7 @@ fn check_kubectl(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
 fn check_helm(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
     let tool = &ctx.tools.helm;
     if !tool.found() {
-        return Ok(vec![missing(tool, "TOOL_HELM_MISSING")]);
+        return Ok(vec![missing(tool, Problem::ToolHelmMissing)]);
     }
     let out = ctx.run_ok(&Helm { tool }.version())?;
     let v = Version::parse(&out.stdout)
@@ -602,7 +649,7 @@ fn check_helm(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
             "helm",
             Level::Fail,
             version_line(v, tool),
-            "TOOL_HELM_TOO_OLD",
+            Problem::ToolHelmTooOld,
             format!(
                 "Helm ≥ {MIN_HELM} (Helm 3 or 4) is needed: {}",
                 install_hint("helm")
@@ -634,7 +681,7 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             "minikube profile",
             Level::Warn,
             format!("profile `{name}` does not exist yet"),
-            "MINIKUBE_NOT_RUNNING",
+            Problem::MinikubeNotRunning,
             "`cargo xtask up` creates and starts it (`deploy` does so too)",
         )]);
     };
@@ -676,7 +723,7 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             "minikube profile",
             Level::Warn,
             summary,
-            "MINIKUBE_NOT_RUNNING",
+            Problem::MinikubeNotRunning,
             format!("`cargo xtask up` (or `minikube start -p {name}`)"),
         )
     });
@@ -685,7 +732,7 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             "kube context",
             Level::Warn,
             format!("`{name}` is Misconfigured: it points at an old address of the cluster"),
-            "MINIKUBE_KUBECONFIG_STALE",
+            Problem::MinikubeKubeconfigStale,
             format!("`minikube -p {name} update-context` (`cargo xtask up` does it)"),
         ));
     }
@@ -697,7 +744,7 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         } else {
             format!("{} MB", c.memory_mb)
         };
-        let small = |what: &str, id: &'static str| {
+        let small = |what: &str, id: Problem| {
             Check::problem(
                 &format!("minikube {what}"),
                 Level::Warn,
@@ -713,12 +760,12 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             )
         };
         if c.memory_mb != 0 && c.memory_mb < MIN_MEMORY_MB && !st.running {
-            checks.push(small("memory", "MINIKUBE_MEMORY_LOW"));
+            checks.push(small("memory", Problem::MinikubeMemoryLow));
         } else {
             checks.push(Check::ok("minikube memory", memory.clone()));
         }
         if c.cpus != 0 && c.cpus < MIN_CPUS && !st.running {
-            checks.push(small("cpus", "MINIKUBE_CPUS_LOW"));
+            checks.push(small("cpus", Problem::MinikubeCpusLow));
         } else {
             checks.push(Check::ok("minikube cpus", c.cpus.to_string()));
         }
@@ -727,7 +774,7 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
                 "container runtime",
                 Level::Warn,
                 runtime.clone(),
-                "MINIKUBE_RUNTIME_NOT_DOCKER",
+                Problem::MinikubeRuntimeNotDocker,
                 "images are built on the host and copied in with `minikube image load` (slower); `--container-runtime=docker` avoids the copy",
             ));
         }
@@ -756,7 +803,7 @@ fn check_room(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             "cluster room",
             Level::Fail,
             found,
-            "CLUSTER_REQUESTS_DO_NOT_FIT",
+            Problem::ClusterRequestsDoNotFit,
             format!(
                 "the scheduler would leave pods Pending. Free room (`kubectl --context {kctx} get pods -A` shows the other pods), lower resources.*.requests in the chart values, or recreate the profile bigger: `minikube delete -p {p} && cargo xtask up --memory 8192 --cpus 4`"
             ),
@@ -787,7 +834,7 @@ fn check_ingress(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             "ingress addon",
             Level::Warn,
             "disabled",
-            "INGRESS_ADDON_DISABLED",
+            Problem::IngressAddonDisabled,
             format!("`minikube -p {p} addons enable ingress` (`cargo xtask up` does it)"),
         )
     }])
@@ -804,7 +851,7 @@ fn check_context(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
             "kube context",
             Level::Fail,
             format!("`{name}`: the API does not answer: {why}"),
-            "CONTEXT_UNREACHABLE",
+            Problem::ContextUnreachable,
             format!("`kubectl --context {name} cluster-info`; `kubectl config get-contexts` lists the contexts of $KUBECONFIG"),
         )]);
     }
@@ -824,7 +871,7 @@ fn check_context(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
             } else {
                 format!("no `nginx` (the cluster has: {})", classes.join(", "))
             },
-            "INGRESS_CLASS_MISSING",
+            Problem::IngressClassMissing,
             match classes.first() {
                 Some(c) => format!("deploy with `--set ingress.ingressClassName={c}`"),
                 None => "install an ingress controller (ingress-nginx: https://kubernetes.github.io/ingress-nginx/deploy/), or use `kubectl port-forward svc/frontend-service 3000`".into(),
@@ -890,7 +937,7 @@ fn hosts_check(hosts: &str, hosts_path: &str, want: &str, note: &str) -> Check {
             name,
             Level::Warn,
             format!("no entry in {hosts_path}"),
-            "HOSTS_ENTRY_MISSING",
+            Problem::HostsEntryMissing,
             format!("the line is `{line}`; {edit} {note}\n{smoke}"),
         );
     };
@@ -913,7 +960,7 @@ fn hosts_check(hosts: &str, hosts_path: &str, want: &str, note: &str) -> Check {
                 "resolves to {} (line {} of {hosts_path}, the first that names it){right_later}, expected {want}",
                 first.ip, first.line
             ),
-            "HOSTS_ENTRY_MISSING",
+            Problem::HostsEntryMissing,
             format!(
                 "edit line {} of {hosts_path} to read `{line}` (as {}); appending a line does not help, the first match wins {note}\n{smoke}",
                 first.line,
@@ -935,7 +982,7 @@ fn hosts_check(hosts: &str, hosts_path: &str, want: &str, note: &str) -> Check {
                 others.join(", "),
                 if others.len() == 1 { "s" } else { "" }
             ),
-            "HOSTS_ENTRY_CONFLICT",
+            Problem::HostsEntryConflict,
             format!(
                 "remove {} from {hosts_path}: ignored while line {} comes first, but it takes over as soon as that line goes",
                 others.join(", "),
@@ -1022,8 +1069,9 @@ mod tests {
 
     #[test]
     fn problem_ids_and_codes_are_unique() {
-        for (i, a) in PROBLEMS.iter().enumerate() {
-            for b in &PROBLEMS[i + 1..] {
+        let all: Vec<&Entry> = entries().collect();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
                 assert_ne!(a.id, b.id);
                 assert_ne!(
                     a.exit_code, b.exit_code,
@@ -1032,7 +1080,16 @@ mod tests {
                 );
             }
         }
-        assert_eq!(exit_code("MINIKUBE_MEMORY_LOW"), 23);
+        assert_eq!(Problem::MinikubeMemoryLow.exit_code(), 23);
+        // The variant is its id in CamelCase, so a reader can search for either.
+        for p in Problem::ALL {
+            let camel: String = p
+                .id()
+                .split('_')
+                .map(|w| w[..1].to_string() + &w[1..].to_lowercase())
+                .collect();
+            assert_eq!(format!("{p:?}"), camel);
+        }
     }
 
     /// The address a hosts file gives `name`: the first line naming it.
@@ -1041,29 +1098,8 @@ mod tests {
     }
 
     #[test]
-    fn every_id_a_check_reports_has_an_entry() {
-        // The ids the checks (and `up`) use, found in this crate's source: each must be a
-        // row of PROBLEMS, so the guide and the exit code exist for it.
-        let src = [include_str!("doctor.rs"), include_str!("up.rs")].concat();
-        let mut used: Vec<&str> = src
-            .split('"')
-            .filter(|w| {
-                w.len() > 4
-                    && w.contains('_')
-                    && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-                    && !w.starts_with("XTASK_")
-                    && !["DOCKER_HOST", "MINIKUBE_ACTIVE_DOCKERD"].contains(w)
-            })
-            .collect();
-        used.sort();
-        used.dedup();
-        for id in used {
-            assert!(
-                PROBLEMS.iter().any(|p| p.id == id),
-                "{id} is reported but has no row in PROBLEMS"
-            );
-        }
-        let c = Check::problem("x", Level::Fail, "f", "TOOL_HELM_MISSING", "do this");
+    fn a_problem_points_at_its_guide_entry() {
+        let c = Check::problem("x", Level::Fail, "f", Problem::ToolHelmMissing, "do this");
         assert_eq!(
             c.fix.as_deref(),
             Some("do this (see docs/troubleshooting.md#tool_helm_missing)")
@@ -1105,7 +1141,10 @@ mod tests {
         // A correction appended below an old entry: the old one still wins.
         let stale = "127.0.0.1 localhost\n192.168.49.9 todo.local\n192.168.49.2 todo.local\n";
         let c = hosts_check(stale, "/etc/hosts", want, "");
-        assert_eq!((c.level, c.id), (Level::Warn, Some("HOSTS_ENTRY_MISSING")));
+        assert_eq!(
+            (c.level, c.id),
+            (Level::Warn, Some(Problem::HostsEntryMissing))
+        );
         assert_eq!(c.found, "resolves to 192.168.49.9 (line 2 of /etc/hosts, the first that names it) (line 3 has the right address, but the first match wins), expected 192.168.49.2");
         assert!(c
             .fix
@@ -1114,7 +1153,10 @@ mod tests {
         // The right line first, a conflicting one later.
         let conflict = "192.168.49.2 todo.local\n10.0.0.7 todo.local\n";
         let c = hosts_check(conflict, "/etc/hosts", want, "");
-        assert_eq!((c.level, c.id), (Level::Warn, Some("HOSTS_ENTRY_CONFLICT")));
+        assert_eq!(
+            (c.level, c.id),
+            (Level::Warn, Some(Problem::HostsEntryConflict))
+        );
         assert_eq!(
             c.found,
             "192.168.49.2 (line 1 of /etc/hosts takes effect); line 2 (10.0.0.7) also names it with another address"
@@ -1125,7 +1167,7 @@ mod tests {
         assert_eq!(c.level, Level::Ok);
         assert_eq!(c.found, "192.168.49.2 (line 2 of /etc/hosts)");
         let c = hosts_check("", "/etc/hosts", want, "");
-        assert_eq!(c.id, Some("HOSTS_ENTRY_MISSING"));
+        assert_eq!(c.id, Some(Problem::HostsEntryMissing));
         assert_eq!(c.found, "no entry in /etc/hosts");
     }
 }

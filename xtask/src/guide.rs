@@ -1,6 +1,6 @@
 //! One row of the troubleshooting guide, `docs/troubleshooting.md`: a stable id (the entry's
 //! anchor), its exit code, and what the user sees, why, and what to do. The rows live beside
-//! the code that reports them (`doctor::PROBLEMS`, `kube::Kind`, `kube::HELM_UPGRADE_FAILED`,
+//! the code that reports them (`doctor::Problem`, `kube::Kind`, `kube::HELM_UPGRADE_FAILED`,
 //! `kube::READY_TIMEOUT`); `cargo xtask render` writes the guide from them and
 //! `render --check` fails when it is out of date.
 
@@ -27,8 +27,8 @@ pub fn anchor(id: &str) -> String {
 }
 
 /// What every message carrying an id adds: `see docs/troubleshooting.md#tool_helm_missing`.
-pub fn see(id: &str) -> String {
-    format!("see {GUIDE}#{}", anchor(id))
+pub fn see(id: impl std::fmt::Display) -> String {
+    format!("see {GUIDE}#{}", anchor(&id.to_string()))
 }
 
 #[cfg(test)]

@@ -99,9 +99,9 @@ impl Args {
             ctx.say(format!(
                 "✗ minikube not found  [TOOL_MINIKUBE_MISSING]\n    {} ({})",
                 doctor::install_hint("minikube"),
-                crate::guide::see("TOOL_MINIKUBE_MISSING")
+                crate::guide::see(doctor::Problem::ToolMinikubeMissing)
             ));
-            return Err(Exit(doctor::exit_code("TOOL_MINIKUBE_MISSING")).into());
+            return Err(Exit(doctor::Problem::ToolMinikubeMissing.exit_code()).into());
         }
         let mk = Minikube {
             tool: &ctx.tools.minikube,
@@ -281,7 +281,7 @@ impl Args {
         if differ.is_empty() {
             return Ok(());
         }
-        let id = "MINIKUBE_PROFILE_MISMATCH";
+        let id = doctor::Problem::MinikubeProfileMismatch;
         ctx.say(format!(
             "✗ minikube profile `{profile}` already exists with {}  [{id}]\n    minikube keeps an existing profile's driver, memory and CPUs (and would upgrade Kubernetes in place, or refuse to downgrade it).\n    fix: drop {} to use the profile as it is, or recreate it: `minikube delete -p {profile} && cargo xtask up {}`",
             differ.join(", "),
@@ -292,7 +292,7 @@ impl Args {
                 .join(" "),
             flags.join(" ")
         ));
-        Err(Exit(doctor::exit_code(id)).into())
+        Err(Exit(id.exit_code()).into())
     }
 }
 
@@ -340,11 +340,11 @@ fn not_root_with_docker(ctx: &Ctx, driver: &str) -> Result<()> {
         return Ok(());
     }
     let profile = &ctx.global.profile;
-    let id = "MINIKUBE_DRIVER_AS_ROOT";
+    let id = doctor::Problem::MinikubeDriverAsRoot;
     ctx.say(format!(
         "✗ running as root: minikube refuses the {driver} driver with root privileges (it exits DRV_AS_ROOT)  [{id}]\n    fix: run `cargo xtask up` as a regular user in the docker group (`sudo usermod -aG docker $USER`, then log in again); a root-owned profile goes with `sudo minikube delete -p {profile}`.\n    In a throwaway container where root is the only user, start the profile yourself: `minikube start -p {profile} --driver {driver} --force`, then `cargo xtask up`"
     ));
-    Err(Exit(doctor::exit_code(id)).into())
+    Err(Exit(id.exit_code()).into())
 }
 
 /// Docker Desktop runs containers in a VM with its own memory: a profile asking for more
@@ -372,12 +372,12 @@ fn docker_has_room(ctx: &Ctx, memory_mb: u64) -> Result<()> {
     if have >= memory_mb {
         return Ok(());
     }
-    let id = "DOCKER_MEMORY_LOW";
+    let id = doctor::Problem::DockerMemoryLow;
     let want_gb = (memory_mb + 1024).div_ceil(1024);
     ctx.say(format!(
         "✗ Docker Desktop gives its VM {have} MB of memory; a minikube profile of {memory_mb} MB does not fit in it  [{id}]\n    fix: Docker Desktop → Settings → Resources → Memory: at least {want_gb} GB ({memory_mb} MB for the profile and room for Docker itself), Apply & restart, then run this again"
     ));
-    Err(Exit(doctor::exit_code(id)).into())
+    Err(Exit(id.exit_code()).into())
 }
 
 /// A new profile's memory and CPUs are fixed when it is created: asking for less than the
@@ -385,14 +385,14 @@ fn docker_has_room(ctx: &Ctx, memory_mb: u64) -> Result<()> {
 fn resources_enough(ctx: &Ctx, memory_mb: u64, cpus: u32) -> Result<()> {
     let (id, what) = if memory_mb < MIN_MEMORY_MB {
         (
-            "MINIKUBE_MEMORY_LOW",
+            doctor::Problem::MinikubeMemoryLow,
             format!(
                 "{memory_mb} MB of memory; a new profile for the release gets ≥ {MIN_MEMORY_MB} MB"
             ),
         )
     } else if cpus < MIN_CPUS {
         (
-            "MINIKUBE_CPUS_LOW",
+            doctor::Problem::MinikubeCpusLow,
             format!("{cpus} CPUs; a new profile for the release gets ≥ {MIN_CPUS}"),
         )
     } else {
@@ -402,7 +402,7 @@ fn resources_enough(ctx: &Ctx, memory_mb: u64, cpus: u32) -> Result<()> {
         "✗ asked for a minikube profile with {what}  [{id}]\n    fix: `cargo xtask up` without --memory/--cpus (or with larger values); memory and CPUs are fixed when a profile is created ({})",
         crate::guide::see(id)
     ));
-    Err(Exit(doctor::exit_code(id)).into())
+    Err(Exit(id.exit_code()).into())
 }
 
 fn wait_api(ctx: &Ctx, k: &KubectlIn, timeout: Duration) -> Result<()> {
