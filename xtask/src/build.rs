@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::ctx::{failure_message, Ctx};
-use crate::report::{ImageRow, Report};
+use crate::report::{ImageRow, Report, Status};
 use crate::services::{self, BuildInputs, Service};
 use crate::tools::{self, BuildSpec, Docker, Minikube};
 
@@ -67,11 +67,7 @@ impl Args {
         let mut report = Report::new();
         let started = Instant::now();
         let result = self.build(ctx, &mut report);
-        report.task(
-            "build",
-            started.elapsed(),
-            if result.is_ok() { "ok" } else { "failed" },
-        );
+        report.task("build", started.elapsed(), Status::of(&result));
         let path = report.write(&ctx.target_dir())?;
         if ctx.global.json {
             println!("{}", serde_json::to_string_pretty(&report.images)?);

@@ -22,7 +22,7 @@ use crate::cluster;
 use crate::ctx::{failure_message, Ctx};
 use crate::kube;
 use crate::process::{Cmd, Output};
-use crate::report::{Gate, Report};
+use crate::report::{Gate, Report, Status};
 use std::collections::BTreeMap;
 
 use crate::tools::{Docker, Helm, Kubectl, KubectlIn};
@@ -204,7 +204,11 @@ pub fn server_dry_run(ctx: &Ctx, report: &mut Report) -> Result<()> {
     std::fs::write(dir.join("secrets.yaml"), filled)?;
     let started = Instant::now();
     let out = ctx.run_ok(&k.apply_server_dry_run(&dir))?;
-    report.task("cluster: server dry run of k8s/", started.elapsed(), "ok");
+    report.task(
+        "cluster: server dry run of k8s/",
+        started.elapsed(),
+        Status::Ok,
+    );
     ctx.say(format!(
         "k8s/: {} objects accepted by the API server",
         out.stdout
@@ -246,7 +250,7 @@ pub fn server_dry_run(ctx: &Ctx, report: &mut Report) -> Result<()> {
         report.task(
             &format!("cluster: server dry run of the chart ({label})"),
             started.elapsed(),
-            "ok",
+            Status::Ok,
         );
         ctx.say(format!(
             "chart ({label}): {} objects accepted by the API server",
@@ -295,9 +299,13 @@ pub fn first_deploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
     }
     let started = Instant::now();
     ctx.run_ok(&xtask(ctx, &t.deploy_args(), 20))?;
-    report.task("cluster: first deploy", started.elapsed(), "ok");
+    report.task("cluster: first deploy", started.elapsed(), Status::Ok);
     let child = adopt_gates(report, &ctx.target_dir(), "first install")?;
-    let pushed = child.tasks.iter().filter(|t| t.status == "pushed").count();
+    let pushed = child
+        .tasks
+        .iter()
+        .filter(|t| t.status == Status::Pushed)
+        .count();
     ctx.say(format!("first install: {pushed} image(s) pushed"));
     Ok(())
 }
@@ -311,7 +319,7 @@ pub fn smoke(ctx: &Ctx, report: &mut Report) -> Result<()> {
         &strings(&["smoke", "--context", &t.context]),
         10,
     ))?;
-    report.task("cluster: smoke (Helm 4)", started.elapsed(), "ok");
+    report.task("cluster: smoke (Helm 4)", started.elapsed(), Status::Ok);
     if !ctx.tools.helm3.found() {
         let msg = "no Helm 3 (XTASK_HELM3) for the Helm 3 `helm test`";
         if ctx.ci {
@@ -327,7 +335,7 @@ pub fn smoke(ctx: &Ctx, report: &mut Report) -> Result<()> {
     };
     let started = Instant::now();
     ctx.run_ok(&helm3.test(Duration::from_secs(120)))?;
-    report.task("cluster: helm test (Helm 3)", started.elapsed(), "ok");
+    report.task("cluster: helm test (Helm 3)", started.elapsed(), Status::Ok);
     Ok(())
 }
 
@@ -340,7 +348,11 @@ pub fn stability(ctx: &Ctx, report: &mut Report) -> Result<()> {
         &strings(&["stability", "--context", &t.context, "--watch", "2m"]),
         5,
     ))?;
-    report.task("cluster: stability --watch 2m", started.elapsed(), "ok");
+    report.task(
+        "cluster: stability --watch 2m",
+        started.elapsed(),
+        Status::Ok,
+    );
     adopt_gates(report, &ctx.target_dir().join("stability"), "stability")?;
     Ok(())
 }
@@ -356,7 +368,7 @@ fn built_and_pushed(child: &Report) -> (Vec<String>, Vec<String>) {
     let pushed = child
         .tasks
         .iter()
-        .filter(|t| t.status == "pushed")
+        .filter(|t| t.status == Status::Pushed)
         .map(|t| t.name.trim_start_matches("deliver ").to_string())
         .collect();
     (built, pushed)
@@ -382,7 +394,7 @@ pub fn no_change_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
     if before != after {
         bail!("a deploy with no change replaced pods:\n  before {before:?}\n  after  {after:?}");
     }
-    report.task("cluster: no-change redeploy", took, "ok");
+    report.task("cluster: no-change redeploy", took, Status::Ok);
     let mut g = Gate::below(
         "redeploy",
         "no-change redeploy (nothing built, pushed or replaced)",
@@ -420,7 +432,7 @@ pub fn changed_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
         bail!("{}", failure_message(&xtask(ctx, &args, 15), &out));
     }
     let (rebuilt, pushed) = built_and_pushed(&Report::read(&ctx.target_dir())?);
-    report.task("cluster: changed redeploy (frontend)", took, "ok");
+    report.task("cluster: changed redeploy (frontend)", took, Status::Ok);
     let mut g = Gate::at_most(
         "rollout",
         format!("failed requests during the frontend's rolling update (of {sent})"),
@@ -497,7 +509,7 @@ pub fn rolling_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
     report.task(
         "cluster: rolling restart of the app pods",
         started.elapsed(),
-        "ok",
+        Status::Ok,
     );
     for p in cluster::pods(&cctx)?.iter().filter(|p| !p.terminating()) {
         if before.iter().any(|b| b.ends_with(&p.metadata.uid)) {
@@ -679,7 +691,11 @@ pub fn failure_drills(ctx: &Ctx, report: &mut Report) -> Result<()> {
         if let Err(e) = &recovered {
             wrong.push(format!("the app is not serving after the rollback: {e:#}"));
         }
-        let status = if wrong.is_empty() { "ok" } else { "failed" };
+        let status = if wrong.is_empty() {
+            Status::Ok
+        } else {
+            Status::Failed
+        };
         report.task(&format!("drill: {}", d.name), took, status);
         let mut g = Gate::below(
             "drill",
@@ -750,7 +766,11 @@ pub fn database_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
     }
     let now = cluster::pods(&cctx)?;
     let restarted = restarts(&now).saturating_sub(restarts(&before));
-    report.task("drill: PostgreSQL restarted under traffic", back, "ok");
+    report.task(
+        "drill: PostgreSQL restarted under traffic",
+        back,
+        Status::Ok,
+    );
     for (name, value) in [
         (
             "app container restarts while PostgreSQL restarted",
@@ -787,7 +807,7 @@ pub fn down_purge(ctx: &Ctx, report: &mut Report) -> Result<()> {
         &strings(&["down", "--context", &t.context, "--purge", "--yes"]),
         10,
     ))?;
-    report.task("cluster: down --purge", started.elapsed(), "ok");
+    report.task("cluster: down --purge", started.elapsed(), Status::Ok);
     let cctx = ctx.for_context(&t.context);
     let ns = ctx.run(&cluster::kubectl(&cctx).get_namespace())?;
     if ns.success() {
@@ -954,7 +974,7 @@ pub fn plan_bare_install(ctx: &Ctx, report: &mut Report) -> Result<()> {
     report.task(
         "plan: bare helm install → all Ready",
         started.elapsed(),
-        "ok",
+        Status::Ok,
     );
     let before = secret_values(ctx, &t, PLAN_NAMESPACE)?;
     for key in [
@@ -990,7 +1010,7 @@ pub fn plan_bare_install(ctx: &Ctx, report: &mut Report) -> Result<()> {
     report.task(
         "plan: helm upgrade (logLevel) → all Ready",
         started.elapsed(),
-        "ok",
+        Status::Ok,
     );
     let after = secret_values(ctx, &t, PLAN_NAMESPACE)?;
     if before != after {
@@ -1009,7 +1029,7 @@ pub fn plan_bare_install(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let started = Instant::now();
     ctx.run_ok(&helm.as_written(&strings(&["uninstall", "todo-app", "--wait"])))?;
     ctx.run_ok(&k.delete_pvcs())?;
-    report.task("plan: helm uninstall", started.elapsed(), "ok");
+    report.task("plan: helm uninstall", started.elapsed(), Status::Ok);
     Ok(())
 }
 
@@ -1043,7 +1063,11 @@ pub fn plan_set_form(ctx: &Ctx, report: &mut Report) -> Result<()> {
         ]),
         None,
     ))?;
-    report.task("plan: external PostgreSQL up", started.elapsed(), "ok");
+    report.task(
+        "plan: external PostgreSQL up",
+        started.elapsed(),
+        Status::Ok,
+    );
     let database_url =
         format!("postgresql://todo:{password}@postgres.external-db.svc.cluster.local:5432/todo");
     let auth_secret = format!("plan-set-form-better-auth-{}", run_id());
@@ -1074,7 +1098,7 @@ pub fn plan_set_form(ctx: &Ctx, report: &mut Report) -> Result<()> {
     report.task(
         "plan: helm install --set (external database) → all Ready",
         started.elapsed(),
-        "ok",
+        Status::Ok,
     );
     let snap = kube::Snapshot::parse(
         &ctx.run_ok(&k.get_workloads_and_pods(kube::SELECTOR))?
@@ -1181,7 +1205,7 @@ pub fn plan_manifests(ctx: &Ctx, report: &mut Report) -> Result<()> {
         report.task(
             &format!("plan: k8s/ runs {local} as postgres:16-alpine"),
             Duration::ZERO,
-            "note",
+            Status::Note,
         );
     }
     let started = Instant::now();
@@ -1189,7 +1213,11 @@ pub fn plan_manifests(ctx: &Ctx, report: &mut Report) -> Result<()> {
         std::path::Path::new(&script),
         &images,
     ))?;
-    report.task("plan: images loaded into the node", started.elapsed(), "ok");
+    report.task(
+        "plan: images loaded into the node",
+        started.elapsed(),
+        Status::Ok,
+    );
 
     let dir = tempfile_dir(ctx, "k8s")?;
     for e in std::fs::read_dir(ctx.root.join("k8s"))?.flatten() {
@@ -1237,7 +1265,7 @@ pub fn plan_manifests(ctx: &Ctx, report: &mut Report) -> Result<()> {
     report.task(
         "plan: kubectl apply -f k8s/ → kubectl wait",
         started.elapsed(),
-        "ok",
+        Status::Ok,
     );
     let health = backend_health(&cctx)?;
     ctx.say(format!("k8s/: the plan's kubectl wait passed; {health}"));
@@ -1247,7 +1275,11 @@ pub fn plan_manifests(ctx: &Ctx, report: &mut Report) -> Result<()> {
         &strings(&["delete", "-f", &d, "--wait=true", "--timeout=300s"]),
         None,
     ))?;
-    report.task("plan: kubectl delete -f k8s/", started.elapsed(), "ok");
+    report.task(
+        "plan: kubectl delete -f k8s/",
+        started.elapsed(),
+        Status::Ok,
+    );
     let left = ctx.run_ok(&kubectl.as_written(
         &strings(&[
             "get",
@@ -1274,7 +1306,7 @@ pub fn plan_manifests(ctx: &Ctx, report: &mut Report) -> Result<()> {
             released.len()
         ),
         Duration::ZERO,
-        "note",
+        Status::Note,
     );
     let ns = ctx.run(&cluster::kubectl(&cctx).get_namespace())?;
     if ns.success() {
@@ -1351,9 +1383,9 @@ mod tests {
                 cached,
             });
         }
-        r.task("deliver frontend", Duration::ZERO, "pushed");
-        r.task("deliver backend", Duration::ZERO, "present");
-        r.task("build", Duration::ZERO, "ok");
+        r.task("deliver frontend", Duration::ZERO, Status::Pushed);
+        r.task("deliver backend", Duration::ZERO, Status::Present);
+        r.task("build", Duration::ZERO, Status::Ok);
         assert_eq!(
             built_and_pushed(&r),
             (vec!["frontend".to_string()], vec!["frontend".to_string()])

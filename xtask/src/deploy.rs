@@ -19,7 +19,7 @@ use crate::ctx::{failure_message, Ctx};
 use crate::deliver::{self, Delivery, Fate, Registry};
 use crate::doctor;
 use crate::kube::{self, Kind, Problem, Snapshot};
-use crate::report::{Gate, Report};
+use crate::report::{Gate, Report, Status};
 use crate::secrets;
 use crate::services;
 use crate::tools::{Docker, Helm, Minikube, Version};
@@ -135,7 +135,7 @@ impl Args {
         let mut report = Report::new();
         let started = Instant::now();
         let result = self.deploy(ctx, &mut report);
-        let status = if result.is_ok() { "ok" } else { "failed" };
+        let status = Status::of(&result);
         report.task("deploy", started.elapsed(), status);
         if !ctx.global.dry_run {
             let path = report.write(&ctx.target_dir())?;
@@ -208,10 +208,10 @@ impl Args {
                     ctx.say(format!("    {fix}"));
                 }
             }
-            report.task("doctor", t.elapsed(), "failed");
+            report.task("doctor", t.elapsed(), Status::Failed);
             return Err(Exit(id.exit_code()).into());
         }
-        report.task("doctor", t.elapsed(), "ok");
+        report.task("doctor", t.elapsed(), Status::Ok);
         if ctx.tools.helm.found() || !ctx.global.dry_run {
             let helm = helm_version(ctx)?;
             ctx.say(format!(
@@ -230,13 +230,13 @@ impl Args {
                     "up (already running)"
                 },
                 up.took,
-                "ok",
+                Status::Ok,
             );
             (up.took, ctx.global.dry_run && up.started)
         } else {
             let t = Instant::now();
             self.check_context(ctx)?;
-            report.task("cluster answers", t.elapsed(), "ok");
+            report.task("cluster answers", t.elapsed(), Status::Ok);
             (t.elapsed(), false)
         };
 
@@ -283,13 +283,13 @@ impl Args {
             }
             built
         };
-        report.task("build", t.elapsed(), "ok");
+        report.task("build", t.elapsed(), Status::Ok);
         let delivered = deliver::deliver(ctx, &delivery, &built)?;
         for d in &delivered {
             let fate = match d.fate {
-                Fate::Present => "present",
-                Fate::Pushed => "pushed",
-                Fate::Loaded => "loaded",
+                Fate::Present => Status::Present,
+                Fate::Pushed => Status::Pushed,
+                Fate::Loaded => Status::Loaded,
             };
             report.task(
                 &format!("deliver {}", d.service),
@@ -419,7 +419,11 @@ impl Args {
         report.task(
             "helm upgrade",
             upgrade_started.elapsed(),
-            if out.success() { "ok" } else { "failed" },
+            if out.success() {
+                Status::Ok
+            } else {
+                Status::Failed
+            },
         );
         if !out.success() {
             let failure = Failure {
@@ -437,11 +441,7 @@ impl Args {
         // 7. Our own readiness watch.
         let t = Instant::now();
         let watched = self.watch(ctx, upgrade_started)?;
-        report.task(
-            "readiness watch",
-            t.elapsed(),
-            if watched.is_ok() { "ok" } else { "failed" },
-        );
+        report.task("readiness watch", t.elapsed(), Status::of(&watched));
         let snap = match watched {
             Ok(s) => s,
             Err(f) => return self.fail(ctx, report, f, previous),

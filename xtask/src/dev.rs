@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use crate::build;
 use crate::ctx::Ctx;
 use crate::process::{interrupted, Background, Cmd, Output};
-use crate::report::Report;
+use crate::report::{Report, Status};
 use crate::secrets;
 use crate::tools::{Docker, RunSpec};
 
@@ -79,7 +79,7 @@ impl Args {
             return Err(e);
         }
         let healthy_after = stack.started.elapsed();
-        report.task("dev: start → all healthy", healthy_after, "ok");
+        report.task("dev: start → all healthy", healthy_after, Status::Ok);
         ctx.say(format!(
             "\nall healthy in {:.1}s — open http://localhost:3000 (Ctrl-C stops everything)",
             healthy_after.as_secs_f64()

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::build::{self, DockerTarget};
 use crate::ctx::Ctx;
-use crate::report::{Gate, Report};
+use crate::report::{Gate, Report, Status};
 use crate::services::{BuildInputs, Service};
 use crate::tools::Docker;
 
@@ -33,11 +33,7 @@ impl Args {
         let mut report = Report::new();
         let started = Instant::now();
         let result = self.measure(ctx, &mut report);
-        report.task(
-            "images",
-            started.elapsed(),
-            if result.is_ok() { "ok" } else { "failed" },
-        );
+        report.task("images", started.elapsed(), Status::of(&result));
         let path = report.write(&ctx.target_dir())?;
         result?;
         if ctx.global.json {

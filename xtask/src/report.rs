@@ -57,11 +57,103 @@ pub struct ImageRow {
     pub cached: bool,
 }
 
+/// What became of a timed step. Serialised in lower case (`"ok"`, `"failed"`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Failed,
+    Skipped,
+    /// A build that found its image already there.
+    Cached,
+    /// Delivery: the image was already where the cluster looks.
+    Present,
+    /// Delivery: pushed to the registry.
+    Pushed,
+    /// Delivery: loaded into the node (`kind load`, `minikube image load`).
+    Loaded,
+    /// Not a step: a fact worth a row of the report.
+    Note,
+}
+
+impl Status {
+    /// `Ok` or `Failed`, as the result went.
+    pub fn of<T, E>(result: &std::result::Result<T, E>) -> Status {
+        if result.is_ok() {
+            Status::Ok
+        } else {
+            Status::Failed
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = serde_json::to_value(self).ok();
+        f.write_str(s.as_ref().and_then(|v| v.as_str()).unwrap_or("?"))
+    }
+}
+
+/// What one check or suite came to. `lint`'s checks and `test`'s suites both end in one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Passed, with what it found (may be empty).
+    Pass(String),
+    /// Not run, with why: a missing tool outside CI, or nothing to check yet.
+    Skip(String),
+    /// Failed, with why.
+    Fail(String),
+}
+
+/// The error a check returns to be counted as skipped rather than failed (see
+/// [`Outcome::of`]).
+#[derive(Debug)]
+pub struct Skip(pub String);
+
+impl std::fmt::Display for Skip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Skip {}
+
+impl Outcome {
+    /// A check's result: `Ok` passes, a [`Skip`] error skips, any other error fails.
+    pub fn of(result: anyhow::Result<String>) -> Outcome {
+        match result {
+            Ok(found) => Outcome::Pass(found),
+            Err(e) => match e.downcast_ref::<Skip>() {
+                Some(Skip(why)) => Outcome::Skip(why.clone()),
+                None => Outcome::Fail(format!("{e:#}")),
+            },
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            Outcome::Pass(_) => Status::Ok,
+            Outcome::Skip(_) => Status::Skipped,
+            Outcome::Fail(_) => Status::Failed,
+        }
+    }
+
+    /// One line for the terminal: `✓ name: found`, `! name: skipped: why`, `✗ name: why`.
+    pub fn line(&self, name: &str) -> String {
+        match self {
+            Outcome::Pass(found) if found.is_empty() => format!("✓ {name}"),
+            Outcome::Pass(found) => format!("✓ {name}: {found}"),
+            Outcome::Skip(why) => format!("! {name}: skipped: {why}"),
+            Outcome::Fail(why) => format!("✗ {name}: {why}"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TaskTiming {
     pub name: String,
     pub seconds: f64,
-    pub status: String,
+    pub status: Status,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -87,11 +179,11 @@ impl Report {
         }
     }
 
-    pub fn task(&mut self, name: &str, took: Duration, status: &str) {
+    pub fn task(&mut self, name: &str, took: Duration, status: Status) {
         self.tasks.push(TaskTiming {
             name: name.into(),
             seconds: round2(took.as_secs_f64()),
-            status: status.into(),
+            status,
         });
     }
 

@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 use crate::cluster;
 use crate::ctx::Ctx;
 use crate::kube;
-use crate::report::{Gate, Report};
+use crate::report::{Gate, Report, Status};
 use crate::Exit;
 
 #[derive(Debug, clap::Args)]
@@ -115,7 +115,11 @@ impl Args {
         report.task(
             "stability",
             started.elapsed(),
-            if total == 0 { "ok" } else { "failed" },
+            if total == 0 {
+                Status::Ok
+            } else {
+                Status::Failed
+            },
         );
         report.gates.push(Gate::below(
             "SC-004",

@@ -8,99 +8,98 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
+use clap::ValueEnum as _;
 
 use crate::ctx::{failure_message, Ctx};
 use crate::process::{Cmd, Output};
-use crate::report::Report;
+use crate::report::{Outcome, Report, Status};
 use crate::{build, images};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Run only these suites (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',')]
-    pub only: Vec<String>,
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Suite>,
     /// Skip these suites.
-    #[arg(long, value_delimiter = ',')]
-    pub skip: Vec<String>,
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub skip: Vec<Suite>,
     /// Keep going after a failed suite.
     #[arg(long)]
     pub keep_going: bool,
 }
 
 /// The suites, in the order they run.
-pub const SUITES: &[(&str, &str)] = &[
-    ("xtask", "cargo fmt, clippy and the xtask's own tests"),
-    (
-        "backend",
-        "FastAPI + MCP server: pytest on SQLite and PostgreSQL",
-    ),
-    (
-        "frontend",
-        "Next.js: lint, typecheck, unit tests, build, integration with the backend",
-    ),
-    (
-        "chart",
-        "helm lint (Helm 3 and 4), kubernetes-validate, policy, SC-006 fit, schema, hadolint, actionlint, k8s/ drift",
-    ),
-    (
-        "images",
-        "the three images built for real, cached rebuild, size gates, container smoke",
-    ),
-    (
-        "e2e",
-        "a real browser (Debian's Chromium) drives sign-up, tasks and chat on the running stack",
-    ),
-    (
-        "cluster",
-        "on a real Kubernetes: server-side validation, deploy through a registry, smoke, stability, redeploys, failure drills, down",
-    ),
-];
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    Xtask,
+    Backend,
+    Frontend,
+    Chart,
+    Images,
+    E2e,
+    Cluster,
+}
+
+impl Suite {
+    /// The name on the command line and in the summary.
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::Xtask => "xtask",
+            Suite::Backend => "backend",
+            Suite::Frontend => "frontend",
+            Suite::Chart => "chart",
+            Suite::Images => "images",
+            Suite::E2e => "e2e",
+            Suite::Cluster => "cluster",
+        }
+    }
+
+    pub fn what(self) -> &'static str {
+        match self {
+            Suite::Xtask => "cargo fmt, clippy and the xtask's own tests",
+            Suite::Backend => "FastAPI + MCP server: pytest on SQLite and PostgreSQL",
+            Suite::Frontend => {
+                "Next.js: lint, typecheck, unit tests, build, integration with the backend"
+            }
+            Suite::Chart => "helm lint (Helm 3 and 4), kubernetes-validate, policy, SC-006 fit, schema, hadolint, actionlint, k8s/ drift",
+            Suite::Images => {
+                "the three images built for real, cached rebuild, size gates, container smoke"
+            }
+            Suite::E2e => {
+                "a real browser (Debian's Chromium) drives sign-up, tasks and chat on the running stack"
+            }
+            Suite::Cluster => "on a real Kubernetes: server-side validation, deploy through a registry, smoke, stability, redeploys, failure drills, down",
+        }
+    }
+}
 
 enum Step {
     Run(&'static str, Cmd),
     InProcess(&'static str, fn(&Ctx, &mut Report) -> Result<()>),
 }
 
-enum Verdict {
-    Passed,
-    Failed(String),
-    Skipped(String),
-}
-
 impl Args {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
-        for n in self.only.iter().chain(&self.skip) {
-            if !SUITES.iter().any(|(s, _)| s == n) {
-                let known: Vec<_> = SUITES.iter().map(|(s, _)| *s).collect();
-                bail!("unknown suite `{n}`; suites: {}", known.join(", "));
-            }
-        }
         let mut report = Report::new();
         let mut results = Vec::new();
-        for (name, what) in SUITES {
-            if (!self.only.is_empty() && !self.only.iter().any(|o| o == name))
-                || self.skip.iter().any(|s| s == name)
+        for &suite in Suite::value_variants() {
+            if (!self.only.is_empty() && !self.only.contains(&suite)) || self.skip.contains(&suite)
             {
                 continue;
             }
-            ctx.say(format!("\n━━ suite {name}: {what}"));
+            let name = suite.name();
+            ctx.say(format!("\n━━ suite {name}: {}", suite.what()));
             let t = Instant::now();
-            let verdict = run_suite(ctx, name, &mut report);
+            let outcome = run_suite(ctx, suite, &mut report);
             let took = t.elapsed();
-            let status = match &verdict {
-                Verdict::Passed => "passed".to_string(),
-                Verdict::Failed(why) => {
-                    ctx.say(format!("✗ suite {name} failed: {why}"));
-                    "failed".into()
-                }
-                Verdict::Skipped(why) => {
-                    ctx.say(format!("! suite {name} skipped: {why}"));
-                    "skipped".into()
-                }
-            };
-            report.task(&format!("suite {name}"), took, &status);
-            let failed = matches!(verdict, Verdict::Failed(_));
-            results.push((name, status, took));
+            match &outcome {
+                Outcome::Pass(_) => {}
+                Outcome::Fail(why) => ctx.say(format!("✗ suite {name} failed: {why}")),
+                Outcome::Skip(why) => ctx.say(format!("! suite {name} skipped: {why}")),
+            }
+            report.task(&format!("suite {name}"), took, outcome.status());
+            let failed = matches!(outcome, Outcome::Fail(_));
+            results.push((name, outcome.status(), took));
             if failed && !self.keep_going {
                 break;
             }
@@ -108,15 +107,23 @@ impl Args {
         let path = report.write(&ctx.target_dir())?;
         ctx.say("\n━━ summary");
         for (name, status, took) in &results {
-            ctx.say(format!("{name:10} {status:8} {:>7.1}s", took.as_secs_f64()));
+            let word = match status {
+                Status::Ok => "passed".to_string(),
+                other => other.to_string(),
+            };
+            ctx.say(format!("{name:10} {word:8} {:>7.1}s", took.as_secs_f64()));
         }
         let md = report.markdown();
         if !report.gates.is_empty() || !report.images.is_empty() {
             ctx.say(md);
         }
         ctx.say(format!("report: {}", ctx.rel(&path).display()));
-        let count = |s: &str| results.iter().filter(|r| r.1 == s).count();
-        let (passed, failed, skipped) = (count("passed"), count("failed"), count("skipped"));
+        let count = |s: Status| results.iter().filter(|r| r.1 == s).count();
+        let (passed, failed, skipped) = (
+            count(Status::Ok),
+            count(Status::Failed),
+            count(Status::Skipped),
+        );
         let gates_failed = report.failed_gates().len();
         // The plain closing line CI reads.
         println!("suites: {passed} passed, {failed} failed, {skipped} skipped");
@@ -132,8 +139,9 @@ impl Args {
     }
 }
 
-fn run_suite(ctx: &Ctx, name: &str, report: &mut Report) -> Verdict {
-    let steps = match plan(ctx, name) {
+fn run_suite(ctx: &Ctx, suite: Suite, report: &mut Report) -> Outcome {
+    let name = suite.name();
+    let steps = match plan(ctx, suite) {
         Ok(steps) => steps,
         Err(v) => return v,
     };
@@ -159,34 +167,34 @@ fn run_suite(ctx: &Ctx, name: &str, report: &mut Report) -> Verdict {
         report.task(
             &format!("{name}: {label}"),
             t.elapsed(),
-            if result.is_ok() { "ok" } else { "failed" },
+            Status::of(&result),
         );
         if let Err(e) = result {
-            return Verdict::Failed(format!("{label}: {e:#}"));
+            return Outcome::Fail(format!("{label}: {e:#}"));
         }
     }
-    Verdict::Passed
+    Outcome::Pass(String::new())
 }
 
 /// A missing tool fails the suite in CI and skips it locally.
-fn need(ctx: &Ctx, tool: &str, install: &str) -> Result<(), Verdict> {
+fn need(ctx: &Ctx, tool: &str, install: &str) -> Result<(), Outcome> {
     if which::which(tool).is_ok() {
         return Ok(());
     }
     let msg = format!("`{tool}` is not installed ({install})");
     Err(if ctx.ci {
-        Verdict::Failed(msg)
+        Outcome::Fail(msg)
     } else {
-        Verdict::Skipped(msg)
+        Outcome::Skip(msg)
     })
 }
 
 /// A suite's own project file; missing means a broken checkout, never a reason to skip.
-fn present(ctx: &Ctx, rel: &str) -> Result<(), Verdict> {
+fn present(ctx: &Ctx, rel: &str) -> Result<(), Outcome> {
     if ctx.root.join(rel).exists() {
         Ok(())
     } else {
-        Err(Verdict::Failed(format!(
+        Err(Outcome::Fail(format!(
             "{rel} is missing from this checkout (git status / git checkout -- {rel})"
         )))
     }
@@ -200,10 +208,10 @@ fn step(ctx: &Ctx, dir: &str, program: &str, args: &[&str], minutes: u64) -> Cmd
         .output(Output::Stream)
 }
 
-fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
+fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     Ok(match suite {
-        "xtask" => vec![
+        Suite::Xtask => vec![
             Step::Run(
                 "fmt",
                 step(ctx, ".", &cargo, &["fmt", "--all", "--check"], 5),
@@ -230,7 +238,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 step(ctx, ".", &cargo, &["test", "--workspace"], 20),
             ),
         ],
-        "backend" => {
+        Suite::Backend => {
             present(ctx, "backend/pyproject.toml")?;
             need(ctx, "uv", "`pip install uv`")?;
             vec![
@@ -247,7 +255,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 ),
             ]
         }
-        "frontend" => {
+        Suite::Frontend => {
             present(ctx, "frontend/package.json")?;
             need(ctx, "npm", "Node.js 20 with npm: https://nodejs.org/")?;
             let mut steps = vec![
@@ -282,7 +290,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
             }
             steps
         }
-        "chart" => {
+        Suite::Chart => {
             present(ctx, "helm/todo-app/Chart.yaml")?;
             need(
                 ctx,
@@ -293,7 +301,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 crate::lint::lint(ctx, report)
             })]
         }
-        "images" => {
+        Suite::Images => {
             need(
                 ctx,
                 "docker",
@@ -302,9 +310,9 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
             if !daemon_answers(ctx) {
                 let msg = "the Docker daemon does not answer (start it; on CI `../shared/ci-env/docker-up.sh`)".to_string();
                 return Err(if ctx.ci {
-                    Verdict::Failed(msg)
+                    Outcome::Fail(msg)
                 } else {
-                    Verdict::Skipped(msg)
+                    Outcome::Skip(msg)
                 });
             }
             vec![
@@ -313,15 +321,15 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 Step::InProcess("container smoke: the stack as it ships", container_smoke),
             ]
         }
-        "e2e" => {
+        Suite::E2e => {
             present(ctx, "e2e/package.json")?;
             need(ctx, "npm", "Node.js 20 with npm: https://nodejs.org/")?;
             if !std::path::Path::new(&chromium()).is_file() {
                 let msg = format!("Chromium is not installed at {} (`apt-get install chromium`, or set CHROMIUM_PATH)", chromium());
                 return Err(if ctx.ci {
-                    Verdict::Failed(msg)
+                    Outcome::Fail(msg)
                 } else {
-                    Verdict::Skipped(msg)
+                    Outcome::Skip(msg)
                 });
             }
             vec![
@@ -332,7 +340,7 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 Step::InProcess("browser journey on the running stack", e2e_on_stack),
             ]
         }
-        "cluster" => {
+        Suite::Cluster => {
             need(
                 ctx,
                 "kubectl",
@@ -351,9 +359,9 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
             if crate::cluster_suite::Target::from_env().is_none() {
                 let msg = "no cluster named: set XTASK_TEST_CONTEXT (a kube context in $KUBECONFIG) and XTASK_TEST_REGISTRY (a registry it pulls from); on CI `.ci/run` starts one with `../shared/ci-env/cluster-up.sh`".to_string();
                 return Err(if ctx.ci {
-                    Verdict::Failed(msg)
+                    Outcome::Fail(msg)
                 } else {
-                    Verdict::Skipped(msg)
+                    Outcome::Skip(msg)
                 });
             }
             use crate::cluster_suite as c;
@@ -382,7 +390,6 @@ fn plan(ctx: &Ctx, suite: &str) -> Result<Vec<Step>, Verdict> {
                 Step::InProcess("the plan's kubectl apply -f k8s/", c::plan_manifests),
             ]
         }
-        other => return Err(Verdict::Failed(format!("no plan for suite {other}"))),
     })
 }
 
@@ -442,7 +449,7 @@ fn images_cached(ctx: &Ctx, report: &mut Report) -> Result<()> {
         report.task(
             &format!("no-op build {}", b.service.name),
             Duration::from_secs_f64(b.seconds),
-            "cached",
+            Status::Cached,
         );
     }
     Ok(())
@@ -515,11 +522,7 @@ fn e2e_on_stack(ctx: &Ctx, report: &mut Report) -> Result<()> {
             .env("CHROMIUM_PATH", chromium());
         let t = std::time::Instant::now();
         let r = ctx.run_ok(&cmd).map(|_| ());
-        report.task(
-            "e2e: browser journey",
-            t.elapsed(),
-            if r.is_ok() { "ok" } else { "failed" },
-        );
+        report.task("e2e: browser journey", t.elapsed(), Status::of(&r));
         r.map_err(|e| {
             e.context("browser tests failed; screenshots and console logs are under target/e2e/")
         })
@@ -531,30 +534,12 @@ fn e2e_on_stack(ctx: &Ctx, report: &mut Report) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::recording::RecordingRunner;
 
     #[test]
-    fn every_suite_has_a_plan() {
-        let dir = tempfile::tempdir().unwrap();
-        let global = crate::cli::Global {
-            dry_run: false,
-            json: false,
-            verbose: 0,
-            profile: "minikube".into(),
-            context: None,
-            no_progress: true,
-            no_gates: false,
-        };
-        let ctx = Ctx::new(
-            dir.path().to_path_buf(),
-            global,
-            Box::new(RecordingRunner::new()),
-        );
-        for (name, _) in SUITES {
-            if let Err(Verdict::Failed(why)) = plan(&ctx, name) {
-                assert!(!why.starts_with("no plan"), "suite {name}: {why}");
-            }
+    fn suites_are_named_as_on_the_command_line() {
+        for s in Suite::value_variants() {
+            let v = s.to_possible_value().unwrap();
+            assert_eq!(v.get_name(), s.name());
         }
-        assert!(matches!(plan(&ctx, "nope"), Err(Verdict::Failed(_))));
     }
 }
