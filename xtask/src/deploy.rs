@@ -440,11 +440,15 @@ impl Args {
 
         // 7. Our own readiness watch.
         let t = Instant::now();
-        let watched = self.watch(ctx, upgrade_started)?;
-        report.task("readiness watch", t.elapsed(), Status::of(&watched));
-        let snap = match watched {
-            Ok(s) => s,
-            Err(f) => return self.fail(ctx, report, f, previous),
+        let snap = match self.watch(ctx, upgrade_started)? {
+            Watched::Ready(snap) => {
+                report.task("readiness watch", t.elapsed(), Status::Ok);
+                snap
+            }
+            Watched::Stuck(f) => {
+                report.task("readiness watch", t.elapsed(), Status::Failed);
+                return self.fail(ctx, report, f, previous);
+            }
         };
         let sc001 = upgrade_started.elapsed().as_secs_f64();
         report.gates.push(Gate::below(
@@ -543,8 +547,8 @@ impl Args {
     }
 
     /// Polls until every workload is rolled out and every live pod Ready, failing fast on a
-    /// problem that waiting cannot fix.
-    fn watch(&self, ctx: &Ctx, since: Instant) -> Result<std::result::Result<Snapshot, Failure>> {
+    /// problem that waiting cannot fix. An error means the watch itself stopped (Ctrl-C).
+    fn watch(&self, ctx: &Ctx, since: Instant) -> Result<Watched> {
         let poll = cluster::poll_interval();
         let mut first_seen: HashMap<(String, String), Instant> = HashMap::new();
         let mut last_line = String::new();
@@ -558,7 +562,7 @@ impl Args {
                 Err(e) => last_error = format!("{e:#}"),
             }
             if snap.all_ready() {
-                return Ok(Ok(snap));
+                return Ok(Watched::Ready(snap));
             }
             let events = if snap.live_pods().any(kube::needs_events) {
                 cluster::events(ctx)
@@ -610,7 +614,7 @@ impl Args {
                 .cloned()
                 .collect();
             if !fatal.is_empty() {
-                return Ok(Err(Failure {
+                return Ok(Watched::Stuck(Failure {
                     reason: format!("{} pod problem(s) that waiting will not fix", fatal.len()),
                     problems: dedup(fatal),
                 }));
@@ -636,7 +640,7 @@ impl Args {
                         problems.extend(kube::pending(pod, &seen));
                     }
                 }
-                return Ok(Err(Failure {
+                return Ok(Watched::Stuck(Failure {
                     reason,
                     problems: dedup(problems),
                 }));
@@ -720,6 +724,14 @@ impl Args {
         }
         Err(Exit(entry.exit_code).into())
     }
+}
+
+/// How the readiness watch ended.
+enum Watched {
+    /// Every workload rolled out, every live pod Ready.
+    Ready(Snapshot),
+    /// A problem waiting will not fix, or the timeout: what to report and roll back.
+    Stuck(Failure),
 }
 
 fn dedup(mut problems: Vec<Problem>) -> Vec<Problem> {
