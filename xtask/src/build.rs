@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use crate::ctx::{failure_message, Ctx};
 use crate::report::{ImageRow, Report, Status};
 use crate::services::{self, BuildInputs, Service};
-use crate::tools::{self, BuildSpec, Docker, Minikube};
+use crate::tools::{self, BuildSpec, Docker};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
@@ -160,10 +160,7 @@ pub fn resolve_target(ctx: &Ctx, wanted: Option<Target>) -> Result<DockerTarget>
             "--target minikube: profile `{profile}` is not running; start it with `cargo xtask up`"
         );
     }
-    let mk = Minikube {
-        tool: &ctx.tools.minikube,
-        profile,
-    };
+    let mk = crate::cluster::minikube(ctx, profile);
     let runtime = state
         .and_then(|p| p.config)
         .and_then(|c| c.kubernetes)
@@ -261,22 +258,13 @@ fn build_one(
         );
     }
     if let Some(p) = &target.load_into {
-        ctx.run_ok(
-            &Minikube {
-                tool: &ctx.tools.minikube,
-                profile: p,
-            }
-            .image_load(image),
-        )?;
+        ctx.run_ok(&crate::cluster::minikube(ctx, p).image_load(image))?;
     }
     Ok(false)
 }
 
 fn load_if_missing(ctx: &Ctx, profile: &str, image: &str) -> Result<()> {
-    let mk = Minikube {
-        tool: &ctx.tools.minikube,
-        profile,
-    };
+    let mk = crate::cluster::minikube(ctx, profile);
     let listed = ctx
         .run(&mk.image_ls())
         .map(|o| o.stdout)

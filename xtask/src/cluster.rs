@@ -28,6 +28,14 @@ pub fn on_minikube(ctx: &Ctx) -> bool {
 }
 
 /// kubectl on the target's context in `todo-app`.
+/// minikube for one profile (usually `ctx.global.profile`).
+pub fn minikube<'a>(ctx: &'a Ctx, profile: &'a str) -> crate::tools::Minikube<'a> {
+    crate::tools::Minikube {
+        tool: &ctx.tools.minikube,
+        profile,
+    }
+}
+
 pub fn kubectl(ctx: &Ctx) -> KubectlIn<'_> {
     KubectlIn {
         tool: &ctx.tools.kubectl,
@@ -50,10 +58,7 @@ pub fn minikube_ip(ctx: &Ctx) -> Option<String> {
     if !on_minikube(ctx) {
         return None;
     }
-    let mk = crate::tools::Minikube {
-        tool: &ctx.tools.minikube,
-        profile: &ctx.global.profile,
-    };
+    let mk = minikube(ctx, &ctx.global.profile);
     ctx.run(&mk.ip())
         .ok()
         .filter(|o| o.success())
@@ -121,10 +126,7 @@ pub fn profile_view(
         return (None, None);
     }
     let name = ctx.global.profile.as_str();
-    let mk = crate::tools::Minikube {
-        tool: &ctx.tools.minikube,
-        profile: name,
-    };
+    let mk = minikube(ctx, name);
     let status = ctx
         .run(&mk.status())
         .ok()

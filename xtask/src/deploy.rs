@@ -22,7 +22,7 @@ use crate::kube::{self, Kind, Problem, Snapshot};
 use crate::report::{Gate, Report, Status};
 use crate::secrets;
 use crate::services;
-use crate::tools::{Docker, Helm, Minikube, Version};
+use crate::tools::{Docker, Helm, Version};
 use crate::up;
 use crate::Exit;
 
@@ -772,14 +772,8 @@ fn helm_version(ctx: &Ctx) -> Result<Version> {
 fn verify_images(ctx: &Ctx, target: &DockerTarget, built: &[Built]) -> Result<()> {
     let listed = match &target.load_into {
         Some(p) => Some(
-            ctx.run_ok(
-                &Minikube {
-                    tool: &ctx.tools.minikube,
-                    profile: p,
-                }
-                .image_ls(),
-            )?
-            .stdout,
+            ctx.run_ok(&crate::cluster::minikube(ctx, p).image_ls())?
+                .stdout,
         ),
         None => None,
     };

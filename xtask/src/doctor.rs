@@ -667,10 +667,7 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         return Ok(vec![]);
     }
     let name = ctx.global.profile.as_str();
-    let mk = Minikube {
-        tool: &ctx.tools.minikube,
-        profile: name,
-    };
+    let mk = crate::cluster::minikube(ctx, name);
     let list = ctx.run(&mk.profile_list())?;
     let profile = tools::parse_profiles(&list.stdout)
         .unwrap_or_default()
@@ -816,13 +813,7 @@ fn check_ingress(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         return Ok(vec![]);
     }
     let p = &ctx.global.profile;
-    let out = ctx.run_ok(
-        &Minikube {
-            tool: &ctx.tools.minikube,
-            profile: p,
-        }
-        .addons_list(),
-    )?;
+    let out = ctx.run_ok(&crate::cluster::minikube(ctx, p).addons_list())?;
     let enabled = tools::parse_addons(&out.stdout)?
         .get("ingress")
         .copied()
@@ -907,13 +898,7 @@ fn check_hosts(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
             ),
         )
     } else {
-        let ip = ctx.run_ok(
-            &Minikube {
-                tool: &ctx.tools.minikube,
-                profile: &ctx.global.profile,
-            }
-            .ip(),
-        )?;
+        let ip = ctx.run_ok(&crate::cluster::minikube(ctx, &ctx.global.profile).ip())?;
         ("/etc/hosts", ip.stdout.trim().to_string(), String::new())
     };
     let hosts = std::fs::read_to_string(hosts_path).unwrap_or_default();

@@ -7,7 +7,6 @@ use anyhow::{bail, Result};
 use crate::cluster;
 use crate::ctx::{failure_message, Ctx};
 use crate::kube;
-use crate::tools::Minikube;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -62,13 +61,7 @@ impl Args {
             ));
         }
         if self.cluster {
-            ctx.run_ok(
-                &Minikube {
-                    tool: &ctx.tools.minikube,
-                    profile: &profile,
-                }
-                .delete(),
-            )?;
+            ctx.run_ok(&crate::cluster::minikube(ctx, &profile).delete())?;
             ctx.say(format!("minikube profile `{profile}` deleted"));
         }
         Ok(())

@@ -10,7 +10,7 @@ use crate::cluster;
 use crate::ctx::Ctx;
 use crate::doctor::{self, MIN_CPUS, MIN_MEMORY_MB};
 use crate::process::Output;
-use crate::tools::{self, Docker, KubectlIn, Minikube, ProfileConfig, StartOptions};
+use crate::tools::{self, Docker, KubectlIn, ProfileConfig, StartOptions};
 use crate::Exit;
 
 #[derive(Clone, Debug, clap::Args)]
@@ -103,10 +103,7 @@ impl Args {
             ));
             return Err(Exit(doctor::Problem::ToolMinikubeMissing.exit_code()).into());
         }
-        let mk = Minikube {
-            tool: &ctx.tools.minikube,
-            profile,
-        };
+        let mk = crate::cluster::minikube(ctx, profile);
         let (status, existing) = cluster::profile_view(ctx);
         let running = status.as_ref().is_some_and(|s| s.running());
         let cfg = existing.as_ref().and_then(|p| p.config.as_ref());
