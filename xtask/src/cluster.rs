@@ -116,14 +116,19 @@ pub fn profile_state(ctx: &Ctx) -> (bool, Option<crate::tools::Profile>) {
 }
 
 /// `minikube status` of every node (when it answers with JSON) and the profile's settings.
-pub fn profile_view(
-    ctx: &Ctx,
-) -> (
+pub type ProfileView = (
     Option<crate::tools::ProfileStatus>,
     Option<crate::tools::Profile>,
-) {
+);
+
+/// The profile's [`ProfileView`], asked of minikube once per task: `doctor` records what it
+/// read (`remember_profile_view`), `up` forgets it once it starts the profile.
+pub fn profile_view(ctx: &Ctx) -> ProfileView {
     if !ctx.tools.minikube.found() || !on_minikube(ctx) {
         return (None, None);
+    }
+    if let Some(seen) = seen(ctx).clone() {
+        return seen;
     }
     let name = ctx.global.profile.as_str();
     let mk = minikube(ctx, name);
@@ -136,7 +141,21 @@ pub fn profile_view(
         .ok()
         .and_then(|o| crate::tools::parse_profiles(&o.stdout).ok())
         .and_then(|ps| ps.into_iter().find(|p| p.name == name));
-    (status, profile)
+    remember_profile_view(ctx, (status, profile))
+}
+
+pub fn remember_profile_view(ctx: &Ctx, view: ProfileView) -> ProfileView {
+    *seen(ctx) = Some(view.clone());
+    view
+}
+
+/// After `minikube start` (or `update-context`), what was read before is stale.
+pub fn forget_profile_view(ctx: &Ctx) {
+    *seen(ctx) = None;
+}
+
+fn seen(ctx: &Ctx) -> std::sync::MutexGuard<'_, Option<ProfileView>> {
+    ctx.profile_seen.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The release's requests against the cluster's free room (CPU in millicores, memory in

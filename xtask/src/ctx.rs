@@ -19,6 +19,9 @@ pub struct Ctx {
     runner: std::sync::Arc<dyn Runner>,
     /// `CI=true`: a suite whose tool is missing fails instead of being skipped.
     pub ci: bool,
+    /// What `minikube status` and `profile list` said of the profile, read once per task
+    /// (they take a second or more each); see `cluster::profile_view`.
+    pub(crate) profile_seen: std::sync::Mutex<Option<crate::cluster::ProfileView>>,
 }
 
 impl Ctx {
@@ -33,6 +36,7 @@ impl Ctx {
             tools,
             runner: runner.into(),
             ci,
+            profile_seen: Default::default(),
         }
     }
 
@@ -44,6 +48,7 @@ impl Ctx {
             tools,
             runner: self.runner.clone(),
             ci: self.ci,
+            profile_seen: Default::default(),
         }
     }
 
@@ -57,6 +62,7 @@ impl Ctx {
             tools: self.tools.clone(),
             runner: self.runner.clone(),
             ci: self.ci,
+            profile_seen: Default::default(),
         }
     }
 

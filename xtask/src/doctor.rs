@@ -674,6 +674,8 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         .into_iter()
         .find(|p| p.name == name);
     let Some(profile) = profile else {
+        // `up` and `deploy` read the same: no profile, so nothing runs.
+        crate::cluster::remember_profile_view(ctx, (None, None));
         return Ok(vec![Check::problem(
             "minikube profile",
             Level::Warn,
@@ -698,6 +700,7 @@ fn check_profile(ctx: &Ctx, st: &mut State) -> Result<Vec<Check>> {
         .unwrap_or_default();
     let status = ctx.run(&mk.status())?;
     let parsed = tools::parse_minikube_status(&status.stdout);
+    crate::cluster::remember_profile_view(ctx, (parsed.clone(), Some(profile.clone())));
     st.running = parsed.as_ref().is_some_and(|s| s.running());
     let nodes = parsed.as_ref().map(|s| s.nodes.len()).unwrap_or(1);
     let summary = format!(

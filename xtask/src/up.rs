@@ -123,6 +123,7 @@ impl Args {
                 ));
                 let cmd = mk.update_context();
                 let out = ctx.run(&cmd)?;
+                cluster::forget_profile_view(ctx);
                 if !out.success() {
                     bail!(
                         "{}\n  fix: `minikube -p {profile} update-context`, or `minikube -p {profile} stop && cargo xtask up`",
@@ -193,6 +194,7 @@ impl Args {
                 );
             }
             started = true;
+            cluster::forget_profile_view(ctx);
         }
         let addons = ctx
             .run(&mk.addons_list())

@@ -31,6 +31,9 @@ fn a_clean_first_install_becomes_ready_over_several_polls() {
         count(&f, "kubectl --context minikube -n todo-app get deployments"),
         4
     );
+    // minikube is asked about the profile once per deploy (each call takes a second or more).
+    assert_eq!(count(&f, "minikube -p minikube status"), 1);
+    assert_eq!(count(&f, "minikube profile list"), 1);
     // No rollback, no uninstall, no bundle on success.
     assert_eq!(count(&f, "helm rollback") + count(&f, "helm uninstall"), 0);
     assert!(bundles(&f).is_empty());
