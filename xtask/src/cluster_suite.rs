@@ -85,7 +85,7 @@ impl Target {
 
 /// This very binary, run as `cargo xtask …` would run it.
 fn xtask(ctx: &Ctx, args: &[String], minutes: u64) -> Cmd {
-    Cmd::new(own_binary())
+    crate::tools::project_program(std::path::Path::new(&own_binary()))
         .args(args.iter().cloned())
         .cwd(&ctx.root)
         .env("XTASK_ROOT", ctx.root.to_string_lossy())

@@ -156,11 +156,12 @@ impl Stack {
         release: bool,
         secrets: &BTreeMap<String, String>,
     ) -> Result<()> {
-        for tool in ["uv", "npm"] {
-            if which::which(tool).is_err() {
+        for tool in [&ctx.tools.uv, &ctx.tools.npm] {
+            if !tool.found() {
                 bail!(
-                    "`{tool}` is not installed: {}",
-                    if tool == "uv" {
+                    "`{}` is not installed: {}",
+                    tool.name,
+                    if tool.name == "uv" {
                         "`pip install uv` (https://docs.astral.sh/uv/)"
                     } else {
                         "Node.js 20 with npm (https://nodejs.org/)"
@@ -211,7 +212,7 @@ impl Stack {
                         .timeout(Duration::from_secs(1200)),
                 )?;
             }
-            Cmd::new("node").arg(server.display().to_string())
+            ctx.tools.node.cmd().arg(server.display().to_string())
         } else {
             let next = ctx.root.join("frontend/node_modules/.bin/next");
             Cmd::new(next.display().to_string()).args([

@@ -1022,7 +1022,7 @@ fn check_helpers(_ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
             "Docker's AI agent (Gordon) for image questions",
         ),
     ] {
-        let found = which::which(name).ok().or_else(|| docker_plugin(name));
+        let found = tools::on_path(name).or_else(|| docker_plugin(name));
         checks.push(match found {
             Some(p) => Check {
                 name: name.into(),

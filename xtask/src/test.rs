@@ -11,8 +11,9 @@ use anyhow::{bail, Result};
 use clap::ValueEnum as _;
 
 use crate::ctx::{failure_message, Ctx};
-use crate::process::{Cmd, Output};
+use crate::process::Cmd;
 use crate::report::{Outcome, Report, Status};
+use crate::tools::Tool;
 use crate::{build, images};
 
 #[derive(Debug, clap::Args)]
@@ -177,11 +178,11 @@ fn run_suite(ctx: &Ctx, suite: Suite, report: &mut Report) -> Outcome {
 }
 
 /// A missing tool fails the suite in CI and skips it locally.
-fn need(ctx: &Ctx, tool: &str, install: &str) -> Result<(), Outcome> {
-    if which::which(tool).is_ok() {
+fn need(ctx: &Ctx, tool: &Tool, install: &str) -> Result<(), Outcome> {
+    if tool.found() {
         return Ok(());
     }
-    let msg = format!("`{tool}` is not installed ({install})");
+    let msg = format!("`{}` is not installed ({install})", tool.name);
     Err(if ctx.ci {
         Outcome::Fail(msg)
     } else {
@@ -200,28 +201,26 @@ fn present(ctx: &Ctx, rel: &str) -> Result<(), Outcome> {
     }
 }
 
-fn step(ctx: &Ctx, dir: &str, program: &str, args: &[&str], minutes: u64) -> Cmd {
-    Cmd::new(program)
-        .args(args.iter().copied())
-        .cwd(ctx.root.join(dir))
+/// A suite's step: `tool args…` in a folder of the repository, bounded by `minutes`.
+fn step(ctx: &Ctx, dir: &str, tool: &Tool, args: &[&str], minutes: u64) -> Cmd {
+    tool.in_dir(&ctx.root.join(dir), args)
         .timeout(Duration::from_secs(minutes * 60))
-        .output(Output::Stream)
 }
 
 fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = &ctx.tools.cargo;
     Ok(match suite {
         Suite::Xtask => vec![
             Step::Run(
                 "fmt",
-                step(ctx, ".", &cargo, &["fmt", "--all", "--check"], 5),
+                step(ctx, ".", cargo, &["fmt", "--all", "--check"], 5),
             ),
             Step::Run(
                 "clippy",
                 step(
                     ctx,
                     ".",
-                    &cargo,
+                    cargo,
                     &[
                         "clippy",
                         "--workspace",
@@ -235,12 +234,12 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
             ),
             Step::Run(
                 "cargo test",
-                step(ctx, ".", &cargo, &["test", "--workspace"], 20),
+                step(ctx, ".", cargo, &["test", "--workspace"], 20),
             ),
         ],
         Suite::Backend => {
             present(ctx, "backend/pyproject.toml")?;
-            need(ctx, "uv", "`pip install uv`")?;
+            need(ctx, &ctx.tools.uv, "`pip install uv`")?;
             vec![
                 Step::Run("uv sync", backend_sync(ctx)),
                 Step::Run(
@@ -248,7 +247,7 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
                     step(
                         ctx,
                         "backend",
-                        "uv",
+                        &ctx.tools.uv,
                         &["run", "--frozen", "pytest", "-q"],
                         15,
                     ),
@@ -257,35 +256,51 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
         }
         Suite::Frontend => {
             present(ctx, "frontend/package.json")?;
-            need(ctx, "npm", "Node.js 20 with npm: https://nodejs.org/")?;
+            need(
+                ctx,
+                &ctx.tools.npm,
+                "Node.js 20 with npm: https://nodejs.org/",
+            )?;
             let mut steps = vec![
                 Step::Run(
                     "npm ci",
                     step(
                         ctx,
                         "frontend",
-                        "npm",
+                        &ctx.tools.npm,
                         &["ci", "--no-audit", "--no-fund"],
                         15,
                     ),
                 ),
-                Step::Run("lint", step(ctx, "frontend", "npm", &["run", "lint"], 5)),
+                Step::Run(
+                    "lint",
+                    step(ctx, "frontend", &ctx.tools.npm, &["run", "lint"], 5),
+                ),
                 Step::Run(
                     "typecheck",
-                    step(ctx, "frontend", "npm", &["run", "typecheck"], 5),
+                    step(ctx, "frontend", &ctx.tools.npm, &["run", "typecheck"], 5),
                 ),
-                Step::Run("unit tests", step(ctx, "frontend", "npm", &["test"], 10)),
+                Step::Run(
+                    "unit tests",
+                    step(ctx, "frontend", &ctx.tools.npm, &["test"], 10),
+                ),
                 Step::Run(
                     "next build",
-                    step(ctx, "frontend", "npm", &["run", "build"], 20),
+                    step(ctx, "frontend", &ctx.tools.npm, &["run", "build"], 20),
                 ),
             ];
             if ctx.root.join("backend/pyproject.toml").exists() {
-                need(ctx, "uv", "`pip install uv`")?;
+                need(ctx, &ctx.tools.uv, "`pip install uv`")?;
                 steps.push(Step::Run("backend venv", backend_sync(ctx)));
                 steps.push(Step::Run(
                     "integration",
-                    step(ctx, "frontend", "npm", &["run", "test:integration"], 10),
+                    step(
+                        ctx,
+                        "frontend",
+                        &ctx.tools.npm,
+                        &["run", "test:integration"],
+                        10,
+                    ),
                 ));
             }
             steps
@@ -294,7 +309,7 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
             present(ctx, "helm/todo-app/Chart.yaml")?;
             need(
                 ctx,
-                "helm",
+                &ctx.tools.helm,
                 "https://helm.sh/docs/intro/install/ or `cargo xtask setup`",
             )?;
             vec![Step::InProcess("lint", |ctx, report| {
@@ -304,11 +319,13 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
         Suite::Images => {
             need(
                 ctx,
-                "docker",
-                "Docker Engine; on this project's CI `../shared/ci-env/docker-up.sh`",
+                &ctx.tools.docker,
+                "Docker Engine; in CI `.ci/run` starts one",
             )?;
             if !daemon_answers(ctx) {
-                let msg = "the Docker daemon does not answer (start it; on CI `../shared/ci-env/docker-up.sh`)".to_string();
+                let msg =
+                    "the Docker daemon does not answer (start it; in CI `.ci/run` starts one)"
+                        .to_string();
                 return Err(if ctx.ci {
                     Outcome::Fail(msg)
                 } else {
@@ -323,7 +340,11 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
         }
         Suite::E2e => {
             present(ctx, "e2e/package.json")?;
-            need(ctx, "npm", "Node.js 20 with npm: https://nodejs.org/")?;
+            need(
+                ctx,
+                &ctx.tools.npm,
+                "Node.js 20 with npm: https://nodejs.org/",
+            )?;
             if !std::path::Path::new(&chromium()).is_file() {
                 let msg = format!("Chromium is not installed at {} (`apt-get install chromium`, or set CHROMIUM_PATH)", chromium());
                 return Err(if ctx.ci {
@@ -335,7 +356,13 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
             vec![
                 Step::Run(
                     "npm ci",
-                    step(ctx, "e2e", "npm", &["ci", "--no-audit", "--no-fund"], 10),
+                    step(
+                        ctx,
+                        "e2e",
+                        &ctx.tools.npm,
+                        &["ci", "--no-audit", "--no-fund"],
+                        10,
+                    ),
                 ),
                 Step::InProcess("browser journey on the running stack", e2e_on_stack),
             ]
@@ -343,21 +370,21 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
         Suite::Cluster => {
             need(
                 ctx,
-                "kubectl",
-                "`cargo xtask setup kubectl`; on CI `../shared/ci-env/k8s-tools.sh`",
+                &ctx.tools.kubectl,
+                "`cargo xtask setup kubectl`; in CI `.ci/run` installs it",
             )?;
             need(
                 ctx,
-                "helm",
-                "`cargo xtask setup helm`; on CI `../shared/ci-env/k8s-tools.sh`",
+                &ctx.tools.helm,
+                "`cargo xtask setup helm`; in CI `.ci/run` installs it",
             )?;
             need(
                 ctx,
-                "docker",
-                "Docker Engine; on CI `../shared/ci-env/docker-up.sh`",
+                &ctx.tools.docker,
+                "Docker Engine; in CI `.ci/run` starts one",
             )?;
             if crate::cluster_suite::Target::from_env().is_none() {
-                let msg = "no cluster named: set XTASK_TEST_CONTEXT (a kube context in $KUBECONFIG) and XTASK_TEST_REGISTRY (a registry it pulls from); on CI `.ci/run` starts one with `../shared/ci-env/cluster-up.sh`".to_string();
+                let msg = "no cluster named: set XTASK_TEST_CONTEXT (a kube context in $KUBECONFIG) and XTASK_TEST_REGISTRY (a registry it pulls from); in CI `.ci/run` starts one".to_string();
                 return Err(if ctx.ci {
                     Outcome::Fail(msg)
                 } else {
@@ -397,7 +424,7 @@ fn backend_sync(ctx: &Ctx) -> Cmd {
     step(
         ctx,
         "backend",
-        "uv",
+        &ctx.tools.uv,
         &["sync", "--frozen", "--extra", "agent"],
         15,
     )
@@ -517,7 +544,7 @@ fn e2e_on_stack(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let mut stack = crate::dev::Stack::start(ctx, mode, &[], db.as_deref(), report)?;
     let result = (|| -> Result<()> {
         stack.wait_healthy(ctx, Duration::from_secs(300))?;
-        let cmd = step(ctx, "e2e", "npm", &["test"], 10)
+        let cmd = step(ctx, "e2e", &ctx.tools.npm, &["test"], 10)
             .env("E2E_BASE_URL", "http://localhost:3000")
             .env("CHROMIUM_PATH", chromium());
         let t = std::time::Instant::now();

@@ -1,6 +1,8 @@
 //! The external tools: where each comes from, how to read its version, and typed wrappers
-//! that build the [`Cmd`] values tasks run. Every command line the xtask ever runs against
-//! docker, minikube, kubectl or helm is spelled out in this file.
+//! that build the [`Cmd`] values tasks run. Every program the xtask runs is resolved here,
+//! each with its `XTASK_<TOOL>` override: docker, minikube, kubectl, helm and kind, and the
+//! project's toolchains and linters (cargo, uv, npm, node, hadolint, kubernetes-validate,
+//! actionlint).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -121,10 +123,26 @@ pub struct Tools {
     pub helm3: Tool,
     /// kind, for `deploy --context kind-*` (`kind load docker-image`).
     pub kind: Tool,
+    /// The cargo that runs this xtask (`$CARGO`) unless `XTASK_CARGO` names another.
+    pub cargo: Tool,
+    pub uv: Tool,
+    pub npm: Tool,
+    pub node: Tool,
+    pub hadolint: Tool,
+    pub kubernetes_validate: Tool,
+    pub actionlint: Tool,
 }
 
 impl Tools {
     pub fn resolve(root: &Path) -> Self {
+        let cargo = match std::env::var("CARGO") {
+            Ok(p) if !p.is_empty() && std::env::var_os("XTASK_CARGO").is_none() => Tool {
+                name: "cargo",
+                program: PathBuf::from(p),
+                source: Source::Override("CARGO".into()),
+            },
+            _ => resolve(root, "cargo"),
+        };
         Tools {
             docker: resolve(root, "docker"),
             minikube: resolve(root, "minikube"),
@@ -132,8 +150,59 @@ impl Tools {
             helm: resolve(root, "helm"),
             helm3: resolve(root, "helm3"),
             kind: resolve(root, "kind"),
+            cargo,
+            uv: resolve(root, "uv"),
+            npm: resolve(root, "npm"),
+            node: resolve(root, "node"),
+            hadolint: resolve(root, "hadolint"),
+            kubernetes_validate: resolve(root, "kubernetes-validate"),
+            actionlint: resolve(root, "actionlint"),
         }
     }
+}
+
+/// A program on PATH that the xtask only mentions (`doctor`'s optional helpers).
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    which::which(name).ok()
+}
+
+/// A program of the project itself, at a known path: the xtask's own binary, the backend's
+/// console scripts in its virtualenv, Next.js's server. Nothing to resolve.
+pub fn project_program(path: &Path) -> Cmd {
+    Cmd::new(path.to_string_lossy().into_owned())
+}
+
+// ---------------------------------------------------------------------------------------
+// The project's toolchains and linters
+
+impl Tool {
+    /// This tool in a folder of the repository, its output streamed: `npm test` in
+    /// frontend/, `uv run pytest` in backend/, `cargo clippy` at the root.
+    pub fn in_dir(&self, dir: &Path, args: &[&str]) -> Cmd {
+        self.cmd()
+            .args(args.iter().copied())
+            .cwd(dir)
+            .output(crate::process::Output::Stream)
+    }
+}
+
+/// `kubernetes-validate --strict --quiet -k VERSION FILE...`: schema validation, offline.
+pub fn kubernetes_validate(tool: &Tool, version: &str, files: &[PathBuf]) -> Cmd {
+    tool.cmd()
+        .args(["--strict", "--quiet", "-k", version])
+        .args(files.iter().map(|f| f.display().to_string()))
+        .timeout(Duration::from_secs(120))
+}
+
+/// `hadolint FILE...`
+pub fn hadolint(tool: &Tool, files: &[PathBuf]) -> Cmd {
+    tool.cmd()
+        .args(files.iter().map(|f| f.display().to_string()))
+}
+
+/// `actionlint` at the repository root (it finds `.github/workflows` itself).
+pub fn actionlint(tool: &Tool, root: &Path) -> Cmd {
+    tool.cmd().cwd(root)
 }
 
 // ---------------------------------------------------------------------------------------
