@@ -1317,7 +1317,10 @@ pub fn plan_manifests(ctx: &Ctx, report: &mut Report) -> Result<()> {
 
 /// `/health` through `kubectl port-forward svc/backend-service`.
 fn backend_health(cctx: &Ctx) -> Result<String> {
-    let cmd = cluster::kubectl(cctx).port_forward("svc/backend-service", 8000);
+    let cmd = cluster::kubectl(cctx).port_forward(
+        "svc/backend-service",
+        crate::services::service("backend").port,
+    );
     let mut pf = cctx.spawn(&cmd)?;
     let result = (|| {
         let t = Instant::now();

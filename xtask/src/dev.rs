@@ -18,7 +18,8 @@ use crate::ctx::Ctx;
 use crate::process::{interrupted, Background, Cmd, Output};
 use crate::report::{Report, Status};
 use crate::secrets;
-use crate::tools::{Docker, RunSpec};
+use crate::services;
+use crate::tools::{self, Docker, RunSpec};
 
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct Args {
@@ -37,14 +38,9 @@ pub struct Args {
     pub bases: Vec<String>,
 }
 
-/// The local ports, the contract's.
-pub const PORTS: [(&str, u16); 3] = [("mcp", 8001), ("backend", 8000), ("frontend", 3000)];
-
-const HEALTH: [(&str, &str); 3] = [
-    ("mcp", "/health"),
-    ("backend", "/health"),
-    ("frontend", "/api/health"),
-];
+/// The order the stack starts in: the MCP server, the backend that calls it, then the
+/// frontend in front of both. Ports and health endpoints are the services table's.
+const START_ORDER: [&str; 3] = ["mcp", "backend", "frontend"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -81,13 +77,14 @@ impl Args {
         let healthy_after = stack.started.elapsed();
         report.task("dev: start → all healthy", healthy_after, Status::Ok);
         ctx.say(format!(
-            "\nall healthy in {:.1}s — open http://localhost:3000 (Ctrl-C stops everything)",
-            healthy_after.as_secs_f64()
+            "\nall healthy in {:.1}s — open {} (Ctrl-C stops everything)",
+            healthy_after.as_secs_f64(),
+            browser_url()
         ));
         if self.check {
             let r = crate::flow::run(
-                "http://127.0.0.1:3000",
-                "http://localhost:3000",
+                &services::local_url("frontend"),
+                &browser_url(),
                 None,
                 false,
             );
@@ -113,8 +110,8 @@ impl Stack {
         database_url: Option<&str>,
         report: &mut Report,
     ) -> Result<Stack> {
-        for (name, port) in PORTS {
-            ensure_port_free(name, port)?;
+        for name in START_ORDER {
+            ensure_port_free(name, services::service(name).port)?;
         }
         let loaded = secrets::load(&ctx.root, !ctx.global.dry_run)?;
         let mut secrets: BTreeMap<String, String> = loaded
@@ -171,18 +168,21 @@ impl Stack {
         }
         // Installs are no-ops when nothing changed, so they run every time.
         ctx.run_ok(
-            &step(
-                ctx,
-                "backend",
-                "uv",
-                &["sync", "--frozen", "--extra", "agent"],
-            )
-            .timeout(Duration::from_secs(900)),
+            &ctx.tools
+                .uv
+                .in_dir(
+                    &ctx.root.join("backend"),
+                    &["sync", "--frozen", "--extra", "agent"],
+                )
+                .timeout(Duration::from_secs(900)),
         )?;
+        let frontend_dir = ctx.root.join("frontend");
         let node_modules = ctx.root.join("frontend/node_modules/.package-lock.json");
         if newer(&ctx.root.join("frontend/package-lock.json"), &node_modules) {
             ctx.run_ok(
-                &step(ctx, "frontend", "npm", &["ci", "--no-audit", "--no-fund"])
+                &ctx.tools
+                    .npm
+                    .in_dir(&frontend_dir, &["ci", "--no-audit", "--no-fund"])
                     .timeout(Duration::from_secs(900)),
             )?;
         }
@@ -200,7 +200,7 @@ impl Stack {
         };
         ctx.say("dev: running migrations");
         ctx.run_ok(
-            &with_env(Cmd::new(bin.join("todo-backend").display().to_string()).arg("migrate"))
+            &with_env(tools::project_program(&bin.join("todo-backend")).arg("migrate"))
                 .timeout(Duration::from_secs(120)),
         )?;
         let frontend = if release {
@@ -208,18 +208,20 @@ impl Stack {
             if !server.is_file() || sources_newer(&ctx.root.join("frontend"), &server) {
                 ctx.say("dev: building the standalone frontend (next build)");
                 ctx.run_ok(
-                    &step(ctx, "frontend", "npm", &["run", "build"])
+                    &ctx.tools
+                        .npm
+                        .in_dir(&frontend_dir, &["run", "build"])
                         .timeout(Duration::from_secs(1200)),
                 )?;
             }
             ctx.tools.node.cmd().arg(server.display().to_string())
         } else {
             let next = ctx.root.join("frontend/node_modules/.bin/next");
-            Cmd::new(next.display().to_string()).args([
+            tools::project_program(&next).args([
                 "dev",
                 "frontend",
                 "--port",
-                "3000",
+                &port("frontend"),
                 "--hostname",
                 "127.0.0.1",
             ])
@@ -227,27 +229,27 @@ impl Stack {
         let commands = [
             (
                 "mcp",
-                Cmd::new(bin.join("todo-mcp").display().to_string()).args([
+                tools::project_program(&bin.join("todo-mcp")).args([
                     "--host",
                     "127.0.0.1",
                     "--port",
-                    "8001",
+                    &port("mcp"),
                 ]),
             ),
             (
                 "backend",
-                Cmd::new(bin.join("todo-backend").display().to_string()).args([
+                tools::project_program(&bin.join("todo-backend")).args([
                     "serve",
                     "--host",
                     "127.0.0.1",
                     "--port",
-                    "8000",
+                    &port("backend"),
                 ]),
             ),
             (
                 "frontend",
                 frontend
-                    .env("PORT", "3000")
+                    .env("PORT", port("frontend"))
                     .env("HOSTNAME", "127.0.0.1")
                     .env("NEXT_TELEMETRY_DISABLED", "1"),
             ),
@@ -297,23 +299,11 @@ impl Stack {
             tool: &ctx.tools.docker,
             env: &docker_env,
         };
-        let mut env = vec![
-            (
-                "BETTER_AUTH_URL".to_string(),
-                "http://localhost:3000".to_string(),
-            ),
-            ("BACKEND_URL".into(), "http://127.0.0.1:8000".into()),
-            (
-                "AUTH_JWKS_URL".into(),
-                "http://127.0.0.1:3000/api/auth/jwks".into(),
-            ),
-            ("MCP_SERVER_URL".into(), "http://127.0.0.1:8001/mcp".into()),
-            ("API_DOCS".into(), "1".into()),
-            (
-                "LOG_LEVEL".into(),
-                std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into()),
-            ),
-        ];
+        let mut env = local_env();
+        env.push((
+            "LOG_LEVEL".into(),
+            std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+        ));
         if let Some(m) = secrets.get("OPENAI_MODEL") {
             env.push(("OPENAI_MODEL".into(), m.clone()));
         }
@@ -347,7 +337,8 @@ impl Stack {
                 .run_hardened(&migrate)
                 .timeout(Duration::from_secs(180)),
         )?;
-        for (name, port) in PORTS {
+        for name in START_ORDER {
+            let port = services::service(name).port;
             let container = format!("todo-dev-{name}");
             // A container left by a killed run would hold the name.
             ctx.run(&docker.rm_force(std::slice::from_ref(&container)))?;
@@ -394,15 +385,11 @@ impl Stack {
             return Ok(Vec::new());
         }
         let deadline = Instant::now() + timeout;
-        let mut pending: Vec<(&'static str, String)> = HEALTH
+        let mut pending: Vec<(&'static str, String)> = START_ORDER
             .iter()
-            .map(|(name, path)| {
-                let port = PORTS
-                    .iter()
-                    .find(|p| p.0 == *name)
-                    .map(|p| p.1)
-                    .unwrap_or_default();
-                (*name, format!("http://127.0.0.1:{port}{path}"))
+            .map(|name| {
+                let url = services::local_url(name) + services::service(name).health;
+                (*name, url)
             })
             .collect();
         let mut times = Vec::new();
@@ -495,43 +482,46 @@ impl Drop for Stack {
     }
 }
 
-fn step(ctx: &Ctx, dir: &str, program: &str, args: &[&str]) -> Cmd {
-    Cmd::new(program)
-        .args(args.iter().copied())
-        .cwd(ctx.root.join(dir))
-        .output(Output::Stream)
+fn port(name: &str) -> String {
+    services::service(name).port.to_string()
+}
+
+/// Where a browser on this machine opens the app (better-auth's base URL locally).
+fn browser_url() -> String {
+    format!("http://localhost:{}", services::service("frontend").port)
+}
+
+/// How the local services find each other (the contract's local defaults), processes and
+/// containers alike: all on this machine's loopback.
+fn local_env() -> Vec<(String, String)> {
+    let frontend = services::local_url("frontend");
+    vec![
+        ("BETTER_AUTH_URL".into(), browser_url()),
+        ("BACKEND_URL".into(), services::local_url("backend")),
+        ("AUTH_JWKS_URL".into(), format!("{frontend}/api/auth/jwks")),
+        (
+            "MCP_SERVER_URL".into(),
+            format!("{}/mcp", services::local_url("mcp")),
+        ),
+        // The API's interactive docs (/docs, /openapi.json, /redoc) are for developers: only
+        // `dev` serves them, never a deployment.
+        ("API_DOCS".into(), "1".into()),
+    ]
 }
 
 /// The environment of the local processes: the contract's local defaults, secrets marked.
 fn process_env(ctx: &Ctx, secrets: &BTreeMap<String, String>) -> Vec<(String, String, bool)> {
     let data = ctx.root.join(".data");
-    let mut env = vec![
-        (
-            "BETTER_AUTH_URL".to_string(),
-            "http://localhost:3000".to_string(),
-            false,
-        ),
-        ("BACKEND_URL".into(), "http://127.0.0.1:8000".into(), false),
-        (
-            "AUTH_JWKS_URL".into(),
-            "http://127.0.0.1:3000/api/auth/jwks".into(),
-            false,
-        ),
-        (
-            "MCP_SERVER_URL".into(),
-            "http://127.0.0.1:8001/mcp".into(),
-            false,
-        ),
-        // The API's interactive docs (/docs, /openapi.json, /redoc) are for developers: only
-        // `dev` serves them, never a deployment.
-        ("API_DOCS".into(), "1".into(), false),
-        // The standalone server changes into its own folder; keep PGlite's data in .data/.
-        (
-            "AUTH_DATA_DIR".into(),
-            data.join("auth").display().to_string(),
-            false,
-        ),
-    ];
+    let mut env: Vec<(String, String, bool)> = local_env()
+        .into_iter()
+        .map(|(k, v)| (k, v, false))
+        .collect();
+    // The standalone server changes into its own folder; keep PGlite's data in .data/.
+    env.push((
+        "AUTH_DATA_DIR".into(),
+        data.join("auth").display().to_string(),
+        false,
+    ));
     for (k, v) in secrets {
         if k != "POSTGRES_PASSWORD" {
             env.push((k.clone(), v.clone(), true));

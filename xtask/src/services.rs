@@ -12,6 +12,10 @@ pub struct Service {
     pub name: &'static str,
     /// Image repository (`todo-backend`).
     pub repository: &'static str,
+    /// The port it listens on, locally and as its Service in the cluster.
+    pub port: u16,
+    /// Its liveness endpoint (GET → 200).
+    pub health: &'static str,
     /// Build context, relative to the repo root.
     pub context: &'static str,
     /// Dockerfile, relative to the repo root (the MCP one lies outside its context).
@@ -29,6 +33,8 @@ pub const SERVICES: [Service; 3] = [
     Service {
         name: "frontend",
         repository: "todo-frontend",
+        port: 3000,
+        health: "/api/health",
         context: "frontend",
         dockerfile: "frontend/Dockerfile",
         base_arg: "NODE_IMAGE",
@@ -39,6 +45,8 @@ pub const SERVICES: [Service; 3] = [
     Service {
         name: "backend",
         repository: "todo-backend",
+        port: 8000,
+        health: "/health",
         context: "backend",
         dockerfile: "backend/Dockerfile",
         base_arg: "PYTHON_IMAGE",
@@ -49,6 +57,8 @@ pub const SERVICES: [Service; 3] = [
     Service {
         name: "mcp",
         repository: "todo-mcp",
+        port: 8001,
+        health: "/health",
         context: "backend",
         dockerfile: "mcp/Dockerfile",
         base_arg: "PYTHON_IMAGE",
@@ -57,6 +67,19 @@ pub const SERVICES: [Service; 3] = [
         budget_own_mb: 340,
     },
 ];
+
+/// The service of that name (one of the table's).
+pub fn service(name: &str) -> &'static Service {
+    SERVICES
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no service {name} in SERVICES"))
+}
+
+/// `http://127.0.0.1:<port>` of a service running on this machine.
+pub fn local_url(name: &str) -> String {
+    format!("http://127.0.0.1:{}", service(name).port)
+}
 
 /// The services named on the command line, in table order; all of them when none is named.
 pub fn select(names: &[String]) -> Result<Vec<Service>> {

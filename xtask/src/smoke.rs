@@ -21,6 +21,7 @@ use crate::http::{self, excerpt};
 use crate::kube;
 use crate::process::Background;
 use crate::report::{Outcome, Report, Skip};
+use crate::services;
 use crate::Exit;
 
 const HOST: &str = "todo.local";
@@ -58,7 +59,7 @@ impl Args {
             println!(
                 "would run: {} &   (then GET /health and /ready on the forwarded port)",
                 cluster::kubectl(ctx)
-                    .port_forward("svc/backend-service", 8000)
+                    .port_forward("svc/backend-service", services::service("backend").port)
                     .display()
             );
             println!("would GET http://<the ingress address>/ and /api/health with Host: {HOST}, then the end-to-end journey");
@@ -317,7 +318,8 @@ impl Drop for Forward {
 }
 
 fn backend_check(ctx: &Ctx) -> Result<String> {
-    let cmd = cluster::kubectl(ctx).port_forward("svc/backend-service", 8000);
+    let backend = services::service("backend").port;
+    let cmd = cluster::kubectl(ctx).port_forward("svc/backend-service", backend);
     let mut pf = Forward(ctx.spawn(&cmd)?);
     let port = forwarded_port(&mut *pf.0, Duration::from_secs(20))
         .with_context(|| format!("`{}`", cmd.display()))?;
@@ -336,7 +338,7 @@ fn backend_check(ctx: &Ctx) -> Result<String> {
     }
     pf.0.stop();
     Ok(format!(
-        "{} (127.0.0.1:{port} → svc/backend-service:8000)",
+        "{} (127.0.0.1:{port} → svc/backend-service:{backend})",
         seen.join(", ")
     ))
 }

@@ -513,8 +513,11 @@ fn container_smoke(ctx: &Ctx, report: &mut Report) -> Result<()> {
             report.gates.push(gate);
         }
         let journey = crate::flow::run(
-            "http://127.0.0.1:3000",
-            "http://localhost:3000",
+            &crate::services::local_url("frontend"),
+            &format!(
+                "http://localhost:{}",
+                crate::services::service("frontend").port
+            ),
             None,
             false,
         )?;
@@ -545,7 +548,13 @@ fn e2e_on_stack(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let result = (|| -> Result<()> {
         stack.wait_healthy(ctx, Duration::from_secs(300))?;
         let cmd = step(ctx, "e2e", &ctx.tools.npm, &["test"], 10)
-            .env("E2E_BASE_URL", "http://localhost:3000")
+            .env(
+                "E2E_BASE_URL",
+                format!(
+                    "http://localhost:{}",
+                    crate::services::service("frontend").port
+                ),
+            )
             .env("CHROMIUM_PATH", chromium());
         let t = std::time::Instant::now();
         let r = ctx.run_ok(&cmd).map(|_| ());
