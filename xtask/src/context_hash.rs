@@ -148,6 +148,23 @@ pub fn hash_context(spec: &HashSpec) -> Result<ContextDigest> {
     })
 }
 
+/// The files (and symlinks) of a context that `.dockerignore` keeps, relative to it and in
+/// the order they are hashed: what `bench` hands `sha256sum`.
+pub fn context_files(context: &Path) -> Result<Vec<PathBuf>> {
+    let ignore = match fs::read_to_string(context.join(".dockerignore")) {
+        Ok(text) => DockerIgnore::parse(&text)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => DockerIgnore::empty(),
+        Err(e) => return Err(e).context("cannot read .dockerignore"),
+    };
+    let mut entries = Vec::new();
+    collect(context, "", &ignore, &mut entries, &mut 0)?;
+    entries.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(entries
+        .into_iter()
+        .map(|e| PathBuf::from(String::from_utf8_lossy(&e.rel).into_owned()))
+        .collect())
+}
+
 /// Hashes the Dockerfile's contents, with a clear error when it is missing
 /// (the most common misconfiguration).
 fn hash_dockerfile(hasher: &mut Sha256, path: &Path) -> Result<()> {
@@ -585,6 +602,24 @@ mod tests {
         assert_ne!(fixture.hash().tag, kept.tag);
         fixture.write("ctx/node_modules/big/d0/f0.js", "changed");
         assert_eq!(fixture.hash().dirs, 5);
+    }
+
+    #[test]
+    fn context_files_are_the_hashed_ones() {
+        let fixture = Fixture::new();
+        let files = context_files(&fixture.path("ctx")).unwrap();
+        let names: Vec<_> = files.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                ".dockerignore",
+                "KEEP.md",
+                "package.json",
+                "src/app.ts",
+                "src/lib/util.ts"
+            ]
+        );
+        assert_eq!(names.len(), fixture.hash().files);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `main` parses the command line, anchors to the repository root and dispatches; each task
 //! is one module owning its flags and its `run`.
 
+mod bench;
 mod build;
 mod cli;
 mod cluster;
@@ -82,6 +83,7 @@ fn main() -> ExitCode {
         Task::Doctor(a) => a.run(&ctx),
         Task::Hash(a) => a.run(&ctx),
         Task::Build(a) => a.run(&ctx),
+        Task::Bench(a) => a.run(&ctx),
         Task::Images(a) => a.run(&ctx),
         Task::Test(a) => a.run(&ctx),
         Task::Render(a) => a.run(&ctx),
