@@ -602,8 +602,14 @@ impl Args {
                 bail!("the task list has {count} tasks, not 50");
             }
             for (name, target, base_name, base, count) in pairs {
-                let b = run_load(&base, n, c, limit);
-                let t = run_load(&target, count, c, limit);
+                // Each run after a tenth of its count as warm-up, not counted (a server that
+                // just started, a JIT, the connections).
+                let measured = |t: &LoadTarget, count: usize| {
+                    run_load(t, (count / 10).clamp(1, 100), c, limit);
+                    run_load(t, count, c, limit)
+                };
+                let b = measured(&base, n);
+                let t = measured(&target, count);
                 ctx.say(format!(
                     "{name}: {:.1} req/s (p95 {:.1} ms, {} ok, {} failed); {base_name}: {:.1} req/s",
                     t.rate(),
@@ -971,7 +977,7 @@ fn load_figure(name: &str, r: &LoadResult, command: &str) -> Figure {
         samples: Vec::new(),
         command: command.to_string(),
         note: Some(format!(
-            "{} ok, {} failed in {:.1} s over {} connection(s); p95 in ms{}",
+            "{} ok, {} failed in {:.1} s over {} connection(s), after a tenth as warm-up; p95 in ms{}",
             r.ok,
             r.failed,
             r.elapsed.as_secs_f64(),
