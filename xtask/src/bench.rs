@@ -87,8 +87,11 @@ pub struct Args {
     #[arg(long, default_value_t = 40)]
     pub chat_requests: usize,
     /// Time limit of each load run, in seconds: a slow target stops there.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 10)]
     pub time_limit: u64,
+    /// Rounds of each throughput pair (the bare server, then the app's endpoint).
+    #[arg(long, default_value_t = 3)]
+    pub throughput_rounds: usize,
     /// Concurrent keep-alive connections of each load run.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
@@ -149,8 +152,15 @@ impl Args {
         if ctx.global.dry_run {
             bail!("`bench` measures; there is no plan to print with --dry-run");
         }
-        if self.rounds == 0 || self.coldstart_rounds == 0 || self.concurrency == 0 {
-            bail!("--rounds, --coldstart-rounds and --concurrency must be at least 1");
+        if [
+            self.rounds,
+            self.coldstart_rounds,
+            self.throughput_rounds,
+            self.concurrency,
+        ]
+        .contains(&0)
+        {
+            bail!("--rounds, --coldstart-rounds, --throughput-rounds and --concurrency must be at least 1");
         }
         let mut sections = if self.only.is_empty() {
             vec![
@@ -548,8 +558,8 @@ impl Args {
             let n = self.requests;
             let c = self.concurrency;
             let cmd = format!(
-                "DATABASE_URL=<PostgreSQL URL> cargo xtask bench --only throughput --requests {n} --chat-requests {} --time-limit {} --concurrency {c}",
-                self.chat_requests, self.time_limit
+                "DATABASE_URL=<PostgreSQL URL> cargo xtask bench --only throughput --requests {n} --chat-requests {} --time-limit {} --concurrency {c} --throughput-rounds {}",
+                self.chat_requests, self.time_limit, self.throughput_rounds
             );
             let chat_body = r#"{"message":"Show me all my tasks"}"#;
             let pairs: Vec<(&str, LoadTarget, &str, LoadTarget, usize)> = vec![
@@ -608,37 +618,52 @@ impl Args {
                     run_load(t, (count / 10).clamp(1, 100), c, limit);
                     run_load(t, count, c, limit)
                 };
-                let b = measured(&base, n);
-                let t = measured(&target, count);
-                ctx.say(format!(
-                    "{name}: {:.1} req/s (p95 {:.1} ms, {} ok, {} failed); {base_name}: {:.1} req/s",
-                    t.rate(),
-                    t.p95_ms(),
-                    t.ok,
-                    t.failed,
-                    b.rate()
-                ));
-                if let Some(e) = &t.first_error {
-                    ctx.say(format!("  first failure: {e}"));
+                let (mut bs, mut ts) = (Vec::new(), Vec::new());
+                for round in 1..=self.throughput_rounds {
+                    let b = measured(&base, n);
+                    let t = measured(&target, count);
+                    ctx.say(format!(
+                        "{name}, round {round}: {:.1} req/s (p95 {:.1} ms, {} ok, {} failed); {base_name}: {:.1} req/s",
+                        t.rate(),
+                        t.p95_ms(),
+                        t.ok,
+                        t.failed,
+                        b.rate()
+                    ));
+                    if let Some(e) = &t.first_error {
+                        ctx.say(format!("  first failure: {e}"));
+                    }
+                    bs.push(b);
+                    ts.push(t);
                 }
-                let ratio = if b.rate() > 0.0 {
-                    t.rate() / b.rate() * 100.0
-                } else {
-                    0.0
-                };
-                out.push(load_figure(name, &t, &cmd));
+                let shares: Vec<f64> = ts
+                    .iter()
+                    .zip(&bs)
+                    .map(|(t, b)| {
+                        if b.rate() > 0.0 {
+                            t.rate() / b.rate() * 100.0
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                out.push(load_figure(name, &ts, &cmd));
                 out.push(load_figure(
                     &format!("{base_name} (beside: {name})"),
-                    &b,
+                    &bs,
                     &cmd,
                 ));
-                out.push(single(
+                let mut share = figure(
                     Section::Throughput,
-                    &format!("{name}: share of the bare server's rate"),
-                    ratio,
+                    &format!(
+                        "{name}: share of the bare server's rate (median of the rounds' ratios)"
+                    ),
+                    &shares,
                     "%",
                     &cmd,
-                ));
+                );
+                share.note = Some(format!("{} rounds", shares.len()));
+                out.push(share);
             }
             if let Some(note) = cpu_limits_note(&ctx.root) {
                 let mut f = single(
@@ -967,25 +992,29 @@ pub fn run_load(
     out
 }
 
-fn load_figure(name: &str, r: &LoadResult, command: &str) -> Figure {
+/// The median rate of a target's rounds, with the p95 latency over all their requests.
+fn load_figure(name: &str, runs: &[LoadResult], command: &str) -> Figure {
+    let rates: Vec<f64> = runs.iter().map(LoadResult::rate).collect();
+    let latencies: Vec<f64> = runs.iter().flat_map(|r| r.latencies_ms.clone()).collect();
+    let (ok, failed) = runs
+        .iter()
+        .fold((0, 0), |(o, f), r| (o + r.ok, f + r.failed));
+    let limited = runs.iter().filter(|r| r.timed_out).count();
     Figure {
         section: Section::Throughput.name(),
         name: name.to_string(),
-        value: r.rate(),
+        value: median(&rates),
         unit: "req/s".into(),
-        p95: Some(r.p95_ms()),
-        samples: Vec::new(),
+        p95: Some(percentile(&latencies, 95.0)),
+        samples: rates,
         command: command.to_string(),
         note: Some(format!(
-            "{} ok, {} failed in {:.1} s over {} connection(s), after a tenth as warm-up; p95 in ms{}",
-            r.ok,
-            r.failed,
-            r.elapsed.as_secs_f64(),
-            r.connections,
-            if r.timed_out {
-                "; stopped at the time limit"
+            "{ok} ok, {failed} failed over {} round(s), each after a tenth of its count as warm-up; p95 over all of them{}",
+            runs.len(),
+            if limited > 0 {
+                format!("; {limited} round(s) stopped at the time limit")
             } else {
-                ""
+                String::new()
             }
         )),
     }
@@ -1433,6 +1462,36 @@ mod tests {
         let r = run_load(&target, 10_000, 2, Duration::from_millis(300));
         assert!(r.timed_out, "{r:?}");
         assert!(r.ok < 10_000 && r.ok > 0, "{r:?}");
+    }
+
+    #[test]
+    fn a_load_figure_is_the_median_round_with_the_p95_of_every_request() {
+        let run = |ok: usize, secs: u64, latency: f64, timed_out: bool| LoadResult {
+            ok,
+            elapsed: Duration::from_secs(secs),
+            latencies_ms: vec![latency; ok],
+            timed_out,
+            ..Default::default()
+        };
+        let runs = [
+            run(100, 1, 1.0, false),
+            run(300, 1, 2.0, false),
+            run(20, 2, 50.0, true),
+        ];
+        let f = load_figure("x", &runs, "cmd");
+        assert_eq!(f.samples, [100.0, 300.0, 10.0]);
+        assert_eq!(f.value, 100.0);
+        // 420 requests: the slowest 20 are the top 5 %.
+        assert_eq!(f.p95, Some(2.0));
+        let note = f.note.unwrap();
+        assert!(
+            note.starts_with("420 ok, 0 failed over 3 round(s)"),
+            "{note}"
+        );
+        assert!(
+            note.contains("1 round(s) stopped at the time limit"),
+            "{note}"
+        );
     }
 
     #[test]
