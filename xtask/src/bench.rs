@@ -44,8 +44,7 @@ use crate::services::{self, BuildInputs, SERVICES};
 use crate::tools::{Docker, RunSpec};
 use crate::{build, cluster_suite, images};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Section {
     Build,
     Hash,
