@@ -1,5 +1,7 @@
 //! `cargo xtask build [SERVICE...]`: build each image whose content tag is not in the target
-//! daemon yet. A service whose inputs did not change costs one `docker image inspect`.
+//! daemon yet. Services whose inputs did not change cost one question to the daemon, for all
+//! of them together: over the Engine API's socket when the daemon is local, else one
+//! `docker image inspect` each (`docker_api.rs`).
 //!
 //! The target is the host's Docker daemon or minikube's. For minikube, `docker-env` is read
 //! once and its variables go to every docker call (no `eval`, no shell, and never a silent
@@ -82,9 +84,22 @@ impl Args {
         let inputs = BuildInputs::new(&self.bases, &self.build_args)?;
         let target = resolve_target(ctx, self.target)?;
         let app_version = services::app_version(&ctx.root)?;
-        let mut built = Vec::new();
+        // Every tag first, then one question for all of them, then what is missing is built.
+        let mut wanted = Vec::new();
         for s in services::select(&self.services)? {
-            let Some(digest) = services::content_digest(&ctx.root, &s, &inputs)? else {
+            let digest = services::content_digest(&ctx.root, &s, &inputs)?;
+            wanted.push((s, digest));
+        }
+        let images: Vec<String> = wanted
+            .iter()
+            .filter_map(|(s, d)| d.as_ref().map(|d| format!("{}:{}", s.repository, d.tag)))
+            .collect();
+        let mut present = crate::docker_api::inspect(ctx, &target.env, &images)?
+            .into_iter()
+            .map(|i| i.is_some());
+        let mut built = Vec::new();
+        for (s, digest) in wanted {
+            let Some(digest) = digest else {
                 ctx.say(format!(
                     "{:9} skipped: no Dockerfile yet ({})",
                     s.name, s.dockerfile
@@ -93,16 +108,23 @@ impl Args {
             };
             let image = format!("{}:{}", s.repository, digest.tag);
             let t = Instant::now();
-            let cached = build_one(
-                ctx,
-                &target,
-                &s,
-                &inputs,
-                &image,
-                &digest.digest,
-                app_version.as_deref(),
-                self.network.as_deref(),
-            )?;
+            let cached = present.next().unwrap_or(false);
+            if cached {
+                if let Some(p) = &target.load_into {
+                    load_if_missing(ctx, p, &image)?;
+                }
+            } else {
+                let spec = build_spec(
+                    ctx,
+                    &s,
+                    &inputs,
+                    &image,
+                    &digest.digest,
+                    app_version.as_deref(),
+                    self.network.as_deref(),
+                );
+                build_one(ctx, &target, &s, &spec, &image)?;
+            }
             let seconds = t.elapsed().as_secs_f64();
             let what = if cached {
                 "cached".to_string()
@@ -184,34 +206,22 @@ pub fn resolve_target(ctx: &Ctx, wanted: Option<Target>) -> Result<DockerTarget>
     })
 }
 
-/// Returns whether the image was already there (cached).
-#[allow(clippy::too_many_arguments)]
-fn build_one(
+/// The `docker build` of one image exactly as `build` runs it: its content tag and the
+/// chart's `appVersion`, the content-digest label, the service's build arguments.
+pub fn build_spec(
     ctx: &Ctx,
-    target: &DockerTarget,
     s: &Service,
     inputs: &BuildInputs,
     image: &str,
     digest: &str,
     app_version: Option<&str>,
     network: Option<&str>,
-) -> Result<bool> {
-    let docker = Docker {
-        tool: &ctx.tools.docker,
-        env: &target.env,
-    };
-    let present = ctx.run(&docker.image_inspect(image))?.success();
-    if present {
-        if let Some(p) = &target.load_into {
-            load_if_missing(ctx, p, image)?;
-        }
-        return Ok(true);
-    }
+) -> BuildSpec {
     let mut tags = vec![image.to_string()];
     if let Some(v) = app_version {
         tags.push(format!("{}:{v}", s.repository));
     }
-    let spec = BuildSpec {
+    BuildSpec {
         context: s.context_dir(&ctx.root),
         dockerfile: s.dockerfile_path(&ctx.root),
         tags,
@@ -222,6 +232,20 @@ fn build_one(
         )]
         .into(),
         network: network.map(str::to_string),
+    }
+}
+
+/// Builds one image (and loads it into minikube when its runtime is not Docker's).
+fn build_one(
+    ctx: &Ctx,
+    target: &DockerTarget,
+    s: &Service,
+    spec: &BuildSpec,
+    image: &str,
+) -> Result<()> {
+    let docker = Docker {
+        tool: &ctx.tools.docker,
+        env: &target.env,
     };
     let latest = Arc::new(Mutex::new(String::new()));
     let spinner = ctx.spinner(&format!("{:9}", s.name));
@@ -229,7 +253,7 @@ fn build_one(
     let last = latest.clone();
     let name = s.name;
     let cmd = docker
-        .build(&spec)
+        .build(spec)
         .output(crate::process::Output::Stream)
         .on_line(move |line| {
             *last.lock().unwrap_or_else(|e| e.into_inner()) = line.to_string();
@@ -260,7 +284,7 @@ fn build_one(
     if let Some(p) = &target.load_into {
         ctx.run_ok(&crate::cluster::minikube(ctx, p).image_load(image))?;
     }
-    Ok(false)
+    Ok(())
 }
 
 fn load_if_missing(ctx: &Ctx, profile: &str, image: &str) -> Result<()> {

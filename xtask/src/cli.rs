@@ -4,8 +4,8 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    build, deploy, dev, diagnose, doctor, down, hash, images, lint, logs, render, setup, smoke,
-    stability, status, test, up,
+    bench, build, deploy, dev, diagnose, doctor, down, hash, images, lint, logs, render, setup,
+    smoke, stability, status, test, up,
 };
 
 /// Build, deploy and test the Todo Chatbot on a local Kubernetes cluster.
@@ -66,6 +66,9 @@ pub enum Task {
     Build(build::Args),
     /// Image sizes and the SC-003 size gates.
     Images(images::Args),
+    /// The project's benchmark: no-op build vs `docker build`, hashing, sizes, cold starts,
+    /// serving throughput, and with `--context` the cluster (target/xtask/bench.md).
+    Bench(bench::Args),
     /// Run every test suite of the repository (what CI runs).
     Test(test::Args),
     /// Render the chart into plain manifests under k8s/ (`--check`: fail on drift).

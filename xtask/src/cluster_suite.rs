@@ -84,7 +84,7 @@ impl Target {
 }
 
 /// This very binary, run as `cargo xtask …` would run it.
-fn xtask(ctx: &Ctx, args: &[String], minutes: u64) -> Cmd {
+pub fn xtask(ctx: &Ctx, args: &[String], minutes: u64) -> Cmd {
     crate::tools::project_program(std::path::Path::new(&own_binary()))
         .args(args.iter().cloned())
         .cwd(&ctx.root)
@@ -96,7 +96,7 @@ fn xtask(ctx: &Ctx, args: &[String], minutes: u64) -> Cmd {
 /// The path of the running xtask. The `xtask` suite's own `cargo test` rebuilds the binary
 /// while this run goes on, so Linux names the running one "<path> (deleted)": the fresh
 /// binary at the same path is the same source.
-fn own_binary() -> String {
+pub fn own_binary() -> String {
     let exe = std::env::current_exe()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "xtask".into());
@@ -144,7 +144,7 @@ fn adopt_gates(report: &mut Report, from: &std::path::Path, label: &str) -> Resu
 }
 
 /// The live pods' UIDs, to tell whether a redeploy replaced any.
-fn pod_uids(cctx: &Ctx) -> Result<Vec<String>> {
+pub fn pod_uids(cctx: &Ctx) -> Result<Vec<String>> {
     let mut uids: Vec<String> = cluster::pods(cctx)?
         .iter()
         .filter(|p| !p.terminating())
@@ -358,7 +358,7 @@ pub fn stability(ctx: &Ctx, report: &mut Report) -> Result<()> {
 }
 
 /// The services a deploy's report says it built and pushed.
-fn built_and_pushed(child: &Report) -> (Vec<String>, Vec<String>) {
+pub fn built_and_pushed(child: &Report) -> (Vec<String>, Vec<String>) {
     let built = child
         .images
         .iter()
@@ -468,14 +468,64 @@ pub fn changed_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
 pub fn rolling_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let t = Target::must()?;
     let cctx = ctx.for_context(&t.context);
-    let before = pod_uids(&cctx)?;
-    let k = cluster::kubectl(&cctx);
+    let started = Instant::now();
+    let pods = restart_and_time(ctx, &cctx)?;
+    report.task(
+        "cluster: rolling restart of the app pods",
+        started.elapsed(),
+        Status::Ok,
+    );
+    for p in pods {
+        let Some(secs) = p.started_to_ready else {
+            continue;
+        };
+        let mut g = Gate::below(
+            "SC-002",
+            format!("rolling update {} (started → Ready)", p.name),
+            secs as f64,
+            3.0,
+            "s",
+        );
+        g.enforced = false;
+        report.gates.push(g);
+        let split = p
+            .polled
+            .map(|(probe, ready)| {
+                format!("running → startup probe passed {probe:.2}s, → Ready {ready:.2}s (polled)")
+            })
+            .unwrap_or_else(|| "not caught by the polls".into());
+        ctx.say(format!(
+            "SC-002 {}: {secs} s started → Ready; {split}",
+            p.name
+        ));
+    }
+    Ok(())
+}
+
+/// How one pod of a rolling restart came up.
+#[derive(Clone, Debug)]
+pub struct PodStart {
+    pub name: String,
+    pub component: String,
+    /// Created → container started, from Kubernetes' timestamps (whole seconds).
+    pub created_to_started: Option<i64>,
+    /// Container started → Ready (SC-002), from Kubernetes' timestamps (whole seconds).
+    pub started_to_ready: Option<i64>,
+    /// From this side's polls every 250 ms: running → startup probe passed, → Ready.
+    pub polled: Option<(f64, f64)>,
+}
+
+/// `kubectl rollout restart` of the app Deployments, then each new pod's start as Kubernetes
+/// and this side's polls saw it, once every workload is rolled out and Ready.
+pub fn restart_and_time(ctx: &Ctx, cctx: &Ctx) -> Result<Vec<PodStart>> {
+    let before = pod_uids(cctx)?;
+    let k = cluster::kubectl(cctx);
     let started = Instant::now();
     ctx.run_ok(&k.rollout_restart(kube::SELECTOR))?;
     // pod → (running, started, ready) as first seen here.
     let mut seen: BTreeMap<String, [Option<Instant>; 3]> = BTreeMap::new();
     loop {
-        let snap = cluster::snapshot(&cctx)?;
+        let snap = cluster::snapshot(cctx)?;
         let now = Instant::now();
         for p in snap.live_pods() {
             if before.iter().any(|b| b.ends_with(&p.metadata.uid)) {
@@ -506,44 +556,27 @@ pub fn rolling_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    report.task(
-        "cluster: rolling restart of the app pods",
-        started.elapsed(),
-        Status::Ok,
-    );
-    for p in cluster::pods(&cctx)?.iter().filter(|p| !p.terminating()) {
+    let mut out = Vec::new();
+    for p in cluster::pods(cctx)?.iter().filter(|p| !p.terminating()) {
         if before.iter().any(|b| b.ends_with(&p.metadata.uid)) {
             continue;
         }
-        let Some(secs) = p.cold_start_seconds() else {
-            continue;
-        };
-        let mut g = Gate::below(
-            "SC-002",
-            format!("rolling update {} (started → Ready)", p.name()),
-            secs as f64,
-            3.0,
-            "s",
-        );
-        g.enforced = false;
-        report.gates.push(g);
-        let split = seen
-            .get(p.name())
-            .and_then(|[run, start, ready]| {
-                let (run, start, ready) = ((*run)?, (*start)?, (*ready)?);
-                Some(format!(
-                    "running → startup probe passed {:.2}s, → Ready {:.2}s (polled)",
-                    start.duration_since(run).as_secs_f64(),
-                    ready.duration_since(start).as_secs_f64()
-                ))
-            })
-            .unwrap_or_else(|| "not caught by the polls".into());
-        ctx.say(format!(
-            "SC-002 {}: {secs} s started → Ready; {split}",
-            p.name()
-        ));
+        let polled = seen.get(p.name()).and_then(|[run, start, ready]| {
+            let (run, start, ready) = ((*run)?, (*start)?, (*ready)?);
+            Some((
+                start.duration_since(run).as_secs_f64(),
+                ready.duration_since(start).as_secs_f64(),
+            ))
+        });
+        out.push(PodStart {
+            name: p.name().to_string(),
+            component: p.metadata.component().to_string(),
+            created_to_started: p.created_to_started_seconds(),
+            started_to_ready: p.cold_start_seconds(),
+            polled,
+        });
     }
-    Ok(())
+    Ok(out)
 }
 
 /// A bounded request loop against the ingress: at most 6,000 requests over at most ten

@@ -49,6 +49,9 @@ pub struct ContextDigest {
     pub files: usize,
     /// Total size in bytes of the included regular files.
     pub bytes: u64,
+    /// Directories read while walking the context (the root included). An excluded
+    /// directory that no exception can reach into is never read, however big it is.
+    pub dirs: usize,
 }
 
 /// A context entry that survived `.dockerignore`.
@@ -116,7 +119,8 @@ pub fn hash_context(spec: &HashSpec) -> Result<ContextDigest> {
     put_bytes(&mut hasher, spec.platform.as_bytes());
 
     let mut entries = Vec::new();
-    collect(context, "", &ignore, &mut entries)?;
+    let mut dirs = 0;
+    collect(context, "", &ignore, &mut entries, &mut dirs)?;
     entries.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
 
     put_len(&mut hasher, entries.len());
@@ -140,7 +144,25 @@ pub fn hash_context(spec: &HashSpec) -> Result<ContextDigest> {
         digest,
         files: entries.len(),
         bytes,
+        dirs,
     })
+}
+
+/// The files (and symlinks) of a context that `.dockerignore` keeps, relative to it and in
+/// the order they are hashed: what `bench` hands `sha256sum`.
+pub fn context_files(context: &Path) -> Result<Vec<PathBuf>> {
+    let ignore = match fs::read_to_string(context.join(".dockerignore")) {
+        Ok(text) => DockerIgnore::parse(&text)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => DockerIgnore::empty(),
+        Err(e) => return Err(e).context("cannot read .dockerignore"),
+    };
+    let mut entries = Vec::new();
+    collect(context, "", &ignore, &mut entries, &mut 0)?;
+    entries.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(entries
+        .into_iter()
+        .map(|e| PathBuf::from(String::from_utf8_lossy(&e.rel).into_owned()))
+        .collect())
 }
 
 /// Hashes the Dockerfile's contents, with a clear error when it is missing
@@ -164,9 +186,19 @@ fn hash_dockerfile(hasher: &mut Sha256, path: &Path) -> Result<()> {
 }
 
 /// Walks `dir` (relative path `rel_dir`, empty for the root), collecting the
-/// files and symlinks `.dockerignore` keeps and pruning excluded directories
-/// that no exception can reach into (e.g. `node_modules`).
-fn collect(dir: &Path, rel_dir: &str, ignore: &DockerIgnore, out: &mut Vec<Entry>) -> Result<()> {
+/// files and symlinks `.dockerignore` keeps, and counting the directories read.
+///
+/// An excluded directory is skipped whole, as Docker's own walkers skip it, unless an
+/// exception could re-include something beneath it ([`DockerIgnore::can_skip_dir`]): so
+/// `node_modules`, `.next` or `.venv` cost one `is_excluded` check each, whatever they hold.
+fn collect(
+    dir: &Path,
+    rel_dir: &str,
+    ignore: &DockerIgnore,
+    out: &mut Vec<Entry>,
+    dirs: &mut usize,
+) -> Result<()> {
+    *dirs += 1;
     let read_dir =
         fs::read_dir(dir).with_context(|| format!("cannot read directory {}", dir.display()))?;
     for entry in read_dir {
@@ -189,7 +221,7 @@ fn collect(dir: &Path, rel_dir: &str, ignore: &DockerIgnore, out: &mut Vec<Entry
             .with_context(|| format!("cannot stat {}", abs.display()))?;
         if file_type.is_dir() {
             if !ignore.can_skip_dir(&rel_str) {
-                collect(&abs, &rel_str, ignore, out)?;
+                collect(&abs, &rel_str, ignore, out, dirs)?;
             }
             continue;
         }
@@ -506,7 +538,9 @@ mod tests {
         let fixture = Fixture::new();
         let before = fixture.hash();
         fs::create_dir_all(fixture.path("ctx/empty/nested")).unwrap();
-        assert_eq!(before, fixture.hash());
+        let after = fixture.hash();
+        assert_eq!((before.digest, before.files), (after.digest, after.files));
+        assert_eq!(after.dirs, before.dirs + 2, "read, but they add nothing");
     }
 
     #[test]
@@ -517,6 +551,75 @@ mod tests {
         // KEEP.md, README.md, package.json, src/app.ts, src/lib/util.ts and
         // node_modules/dep/index.js
         assert_eq!(digest.files, 6);
+    }
+
+    /// `levels` nested directories of `width` files each under `rel`.
+    fn big_tree(fixture: &Fixture, rel: &str, levels: usize, width: usize) {
+        let mut dir = fixture.path(rel);
+        for level in 0..levels {
+            dir = dir.join(format!("d{level}"));
+            fs::create_dir_all(&dir).unwrap();
+            for i in 0..width {
+                fs::write(dir.join(format!("f{i}.js")), "x").unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_big_excluded_tree_is_never_read() {
+        let fixture = Fixture::new();
+        let before = fixture.hash();
+        // ctx, src, src/lib and node_modules itself (checked, not read).
+        assert_eq!(before.dirs, 3, "{before:?}");
+        big_tree(&fixture, "ctx/node_modules/big", 40, 25);
+        fs::create_dir_all(fixture.path("ctx/.next/cache")).unwrap();
+        fixture.write("ctx/.dockerignore", "node_modules\n.next\n*.md\n!KEEP.md\n");
+        let with_tree = fixture.hash();
+        assert_eq!(
+            with_tree.dirs, 3,
+            "not one directory of node_modules or .next read"
+        );
+        assert_eq!(with_tree.files, before.files);
+        // The tree's contents do not reach the tag (only the changed .dockerignore does).
+        big_tree(&fixture, "ctx/node_modules/big", 40, 26);
+        assert_eq!(fixture.hash().tag, with_tree.tag);
+    }
+
+    #[test]
+    fn an_exception_beneath_an_excluded_tree_is_still_honoured() {
+        let fixture = Fixture::new();
+        big_tree(&fixture, "ctx/node_modules/big", 10, 5);
+        fixture.write("ctx/node_modules/keep/LICENSE", "MIT\n");
+        fixture.write(
+            "ctx/.dockerignore",
+            "node_modules\n*.md\n!KEEP.md\n!node_modules/keep/LICENSE\n",
+        );
+        let kept = fixture.hash();
+        // ctx, src, src/lib, node_modules, node_modules/keep: not node_modules/big.
+        assert_eq!(kept.dirs, 5, "{kept:?}");
+        assert_eq!(kept.files, 6, "{kept:?}");
+        fixture.write("ctx/node_modules/keep/LICENSE", "Apache-2.0\n");
+        assert_ne!(fixture.hash().tag, kept.tag);
+        fixture.write("ctx/node_modules/big/d0/f0.js", "changed");
+        assert_eq!(fixture.hash().dirs, 5);
+    }
+
+    #[test]
+    fn context_files_are_the_hashed_ones() {
+        let fixture = Fixture::new();
+        let files = context_files(&fixture.path("ctx")).unwrap();
+        let names: Vec<_> = files.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                ".dockerignore",
+                "KEEP.md",
+                "package.json",
+                "src/app.ts",
+                "src/lib/util.ts"
+            ]
+        );
+        assert_eq!(names.len(), fixture.hash().files);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::kube::{self, Kind, Problem, Snapshot};
 use crate::report::{Gate, Report, Status};
 use crate::secrets;
 use crate::services;
-use crate::tools::{Docker, Helm, Version};
+use crate::tools::{Helm, Version};
 use crate::up;
 use crate::Exit;
 
@@ -777,21 +777,21 @@ fn verify_images(ctx: &Ctx, target: &DockerTarget, built: &[Built]) -> Result<()
         ),
         None => None,
     };
-    for b in built {
-        if ctx.global.dry_run && !b.cached {
-            continue;
+    let wanted: Vec<&Built> = built
+        .iter()
+        .filter(|b| b.cached || !ctx.global.dry_run)
+        .collect();
+    let in_daemon = match &listed {
+        Some(_) => Vec::new(),
+        None => {
+            let images: Vec<String> = wanted.iter().map(|b| b.image.clone()).collect();
+            crate::docker_api::inspect(ctx, &target.env, &images)?
         }
+    };
+    for (i, b) in wanted.into_iter().enumerate() {
         let present = match &listed {
             Some(list) => build::in_image_list(list, &b.image),
-            None => ctx
-                .run(
-                    &Docker {
-                        tool: &ctx.tools.docker,
-                        env: &target.env,
-                    }
-                    .image_inspect(&b.image),
-                )?
-                .success(),
+            None => in_daemon.get(i).is_some_and(Option::is_some),
         };
         if !present {
             bail!(

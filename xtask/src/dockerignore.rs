@@ -74,13 +74,17 @@ impl DockerIgnore {
 
     /// Whether the walker may skip `rel_dir` and everything below it.
     ///
-    /// True only when the directory is excluded and no exception pattern can
-    /// re-include anything below it, so pruning never changes the result
-    /// compared with calling [`Self::is_excluded`] on every file. This covers
-    /// moby's own walk rule (descend when an exception starts with the
-    /// directory) and is conservative for exceptions containing wildcards: we
-    /// descend unless the exception's literal prefix rules the directory out.
-    /// That keeps e.g. `node_modules` cheap while `!**/keep` still works.
+    /// moby's rule, as both of Docker's context walkers apply it: an excluded directory is
+    /// skipped unless an exception could re-include something beneath it. The classic
+    /// builder (`TarWithOptions` in moby's `pkg/archive`) descends only when an exception's
+    /// cleaned pattern plus `/` starts with `dir/`; BuildKit's sender (fsutil) does the same
+    /// as long as every exception is a literal path, and descends into every excluded
+    /// directory once one holds a wildcard. Here an exception keeps the walk going when its
+    /// literal part (the text before its first wildcard) could lie beneath the directory:
+    /// exactly moby's test for literal exceptions, and for wildcard ones what BuildKit would
+    /// send, so the tag covers whatever either builder sends (under the classic builder a
+    /// wildcard exception can only cost a needless rebuild, never a stale image). Pruning
+    /// never changes the result compared with [`Self::is_excluded`] on every file.
     pub fn can_skip_dir(&self, rel_dir: &str) -> bool {
         if !self.is_excluded(rel_dir) {
             return false;
@@ -1230,6 +1234,8 @@ mod tests {
 
         let ignore = DockerIgnore::parse("docs\n!docs/keep.md\n").unwrap();
         assert!(!ignore.can_skip_dir("docs"));
+        // moby: `docs/keep.md/` does not start with `docs/sub/`, so `docs/sub` is skipped.
+        assert!(ignore.can_skip_dir("docs/sub"));
         assert!(!ignore.is_excluded("docs/keep.md"));
         assert!(ignore.is_excluded("docs/other.md"));
 

@@ -14,7 +14,6 @@ use crate::build::{self, DockerTarget};
 use crate::ctx::Ctx;
 use crate::report::{Gate, Report, Status};
 use crate::services::{BuildInputs, Service};
-use crate::tools::Docker;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -156,22 +155,8 @@ fn budgets(flags: &[String]) -> Result<BTreeMap<String, f64>> {
 
 /// The image's size in bytes as the daemon reports it, `None` when it is not there.
 pub fn image_size(ctx: &Ctx, target: &DockerTarget, image: &str) -> Result<Option<u64>> {
-    let out = ctx.run(
-        &Docker {
-            tool: &ctx.tools.docker,
-            env: &target.env,
-        }
-        .image_inspect(image),
-    )?;
-    if !out.success() {
-        return Ok(None);
-    }
-    let size = out
-        .stdout
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok());
-    Ok(size)
+    let found = crate::docker_api::inspect(ctx, &target.env, &[image.to_string()])?;
+    Ok(found.into_iter().next().flatten().and_then(|i| i.size))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! `main` parses the command line, anchors to the repository root and dispatches; each task
 //! is one module owning its flags and its `run`.
 
+mod bench;
 mod build;
 mod cli;
 mod cluster;
@@ -13,6 +14,7 @@ mod deliver;
 mod deploy;
 mod dev;
 mod diagnose;
+mod docker_api;
 mod dockerignore;
 mod doctor;
 mod down;
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Task::Doctor(a) => a.run(&ctx),
         Task::Hash(a) => a.run(&ctx),
         Task::Build(a) => a.run(&ctx),
+        Task::Bench(a) => a.run(&ctx),
         Task::Images(a) => a.run(&ctx),
         Task::Test(a) => a.run(&ctx),
         Task::Render(a) => a.run(&ctx),

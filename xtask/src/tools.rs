@@ -194,6 +194,13 @@ pub fn kubernetes_validate(tool: &Tool, version: &str, files: &[PathBuf]) -> Cmd
         .timeout(Duration::from_secs(120))
 }
 
+/// `sha256sum FILE...` in `dir`: the bench's physical limit for hashing the same bytes.
+pub fn sha256sum(dir: &Path, files: &[PathBuf]) -> Cmd {
+    Cmd::new("sha256sum")
+        .args(files.iter().map(|f| f.display().to_string()))
+        .cwd(dir)
+}
+
 /// `hadolint FILE...`
 pub fn hadolint(tool: &Tool, files: &[PathBuf]) -> Cmd {
     tool.cmd()

@@ -17,6 +17,7 @@ pub struct Meta {
     pub namespace: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub generation: Option<i64>,
+    pub creation_timestamp: Option<String>,
     pub deletion_timestamp: Option<String>,
 }
 
@@ -216,6 +217,21 @@ impl Pod {
             .filter_map(parse_time)
             .max()?;
         Some(ready_at - started)
+    }
+
+    /// The pod's creation → its latest container start, in whole seconds: scheduling, the
+    /// image, the init container (the migration) and the runtime's start. `None` until a
+    /// container runs.
+    pub fn created_to_started_seconds(&self) -> Option<i64> {
+        let created = parse_time(self.metadata.creation_timestamp.as_deref()?)?;
+        let started = self
+            .status
+            .container_statuses
+            .iter()
+            .filter_map(|c| c.state.running.as_ref()?.started_at.as_deref())
+            .filter_map(parse_time)
+            .max()?;
+        Some(started - created)
     }
 }
 

@@ -61,6 +61,19 @@ fn readiness_follows_the_rollout_not_just_the_pods() {
         .filter_map(Pod::cold_start_seconds)
         .collect();
     assert_eq!(cold, vec![2; 6]);
+    let created: Vec<i64> = ready
+        .live_pods()
+        .filter_map(Pod::created_to_started_seconds)
+        .collect();
+    assert_eq!(created, vec![5; 6]);
+    // Containers still waiting: no start yet.
+    assert_eq!(
+        fixture("progress-1.json")
+            .live_pods()
+            .filter_map(Pod::created_to_started_seconds)
+            .count(),
+        0
+    );
 }
 
 #[test]

@@ -183,3 +183,111 @@ fn a_build_arg_changes_the_tag() {
     // The node base is not the backend's: its tag does not move.
     assert_eq!(plain, tag(&["--base", "node=mirror/node:20"]));
 }
+
+/// A stand-in Docker Engine on a Unix socket: answers every `GET /v1.41/images/<name>/json`
+/// with `status` (200 with an image, or 404), pipelined requests included, and records the
+/// paths asked.
+fn fake_engine(
+    path: &std::path::Path,
+    status: u16,
+) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use std::io::{Read, Write};
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { return };
+            let mut pending = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                while let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&pending[..i]).into_owned();
+                    pending.drain(..i + 4);
+                    let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                    log.lock().unwrap().push(target);
+                    let body = if status == 200 {
+                        r#"{"Id":"sha256:0123","Size":1234}"#
+                    } else {
+                        r#"{"message":"No such image"}"#
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status} X\r\nApi-Version: 1.41\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(answer.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+            }
+        }
+    });
+    seen
+}
+
+#[test]
+fn a_local_daemon_is_asked_over_its_socket_and_the_cli_answers_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let have = dir.path().join("have.sock");
+    let lack = dir.path().join("lack.sock");
+    let asked_have = fake_engine(&have, 200);
+    let asked_lack = fake_engine(&lack, 404);
+    let mut f = Fake::new();
+    backend_repo(&f);
+    f.repo_file(
+        "mcp/Dockerfile",
+        "ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE}\nCOPY app.py /app/app.py\n",
+    );
+    f.unset_env("XTASK_DOCKER_API");
+    f.set_env("DOCKER_HOST", &format!("unix://{}", have.display()));
+    f.rule("docker", "image inspect*", 0, "-")
+        .rule("docker", "build*", 0, "-");
+
+    // Everything there: one round trip on the socket, no docker process at all.
+    let r = f.xtask(&["-v", "build", "--target", "host"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    r.says("Engine API: one round trip, 2 pipelined inspects");
+    r.says("backend   todo-backend:");
+    r.says("cached (host daemon)");
+    assert!(f.calls().is_empty(), "{:?}", f.calls());
+    let asked = asked_have.lock().unwrap().clone();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(
+        asked[0].starts_with("/v1.41/images/todo-backend:")
+            && asked[1].starts_with("/v1.41/images/todo-mcp:"),
+        "{asked:?}"
+    );
+
+    // Nothing there: both are built, and nobody runs `docker image inspect`.
+    f.set_env("DOCKER_HOST", &format!("unix://{}", lack.display()));
+    let r = f.xtask(&["build", "--target", "host"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let calls = f.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(
+        calls.iter().all(|c| c.starts_with("docker build")),
+        "{calls:?}"
+    );
+    assert_eq!(asked_lack.lock().unwrap().len(), 2);
+
+    // A socket nobody serves: the same `docker image inspect` calls as without the API.
+    std::fs::remove_file(f.dir.path().join("calls.log")).unwrap();
+    let gone = dir.path().join("gone.sock");
+    f.set_env("DOCKER_HOST", &format!("unix://{}", gone.display()));
+    let r = f.xtask(&["-v", "build", "--target", "host"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    r.says("Engine API failed");
+    let calls = f.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.starts_with("docker image inspect --format {{.Id}} {{.Size}} todo-")),
+        "{calls:?}"
+    );
+    r.says("cached (host daemon)");
+}

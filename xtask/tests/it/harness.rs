@@ -37,6 +37,9 @@ impl Fake {
         // minikube's root check: a regular user unless a test says otherwise (the machine
         // running the tests may well be root).
         env.push(("XTASK_EUID".into(), "1000".into()));
+        // The fakes answer the docker CLI; the Engine API would reach this machine's real
+        // daemon over its socket. A test that wants the API serves a socket of its own.
+        env.push(("XTASK_DOCKER_API".into(), "0".into()));
         // No Helm 3 beside the default unless a test asks for one.
         env.push((
             "XTASK_HELM3".into(),

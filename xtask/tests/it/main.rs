@@ -2,6 +2,7 @@
 //! docker/minikube/kubectl/helm that log their calls and replay scripted scenarios, and,
 //! where a Docker daemon answers, against real Docker.
 
+mod bench;
 mod build;
 mod cluster;
 mod cluster_fakes;

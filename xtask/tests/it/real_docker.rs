@@ -36,6 +36,11 @@ fn build_twice_then_size_gate_on_real_docker() {
     };
     let mut f = Fake::new();
     f.set_env("XTASK_DOCKER", &docker);
+    // The real daemon: asked over its socket when it is the default local one.
+    f.unset_env("XTASK_DOCKER_API");
+    let by_socket = std::env::var_os("DOCKER_HOST").is_none()
+        && std::env::var_os("DOCKER_CONTEXT").is_none()
+        && std::path::Path::new("/var/run/docker.sock").exists();
     let unique = format!(
         "{}-{}",
         std::process::id(),
@@ -118,12 +123,18 @@ fn build_twice_then_size_gate_on_real_docker() {
         }
         // Changing an ignored file keeps the tag: the second run is cached.
         std::fs::write(f.root.join("backend/notes.md"), "changed but ignored\n").unwrap();
-        let mut second: Vec<&str> = args.to_vec();
+        let mut second: Vec<&str> = vec!["-v"];
+        second.extend(args);
         second.extend(["--budget-own", "backend=5"]);
         let r2 = f.xtask(&second);
         if r2.code != 0 || !r2.stderr.contains("cached") {
             return Err(format!(
                 "second run must be cached and pass a 5 MB budget: {r2:?}"
+            ));
+        }
+        if by_socket && !r2.stderr.contains("Engine API: one round trip") {
+            return Err(format!(
+                "the local daemon should be asked over its socket: {r2:?}"
             ));
         }
         Ok(())
