@@ -1,7 +1,7 @@
 //! `cargo xtask build [SERVICE...]`: build each image whose content tag is not in the target
 //! daemon yet. Services whose inputs did not change cost one question to the daemon, for all
 //! of them together: over the Engine API's socket when the daemon is local, else one
-//! `docker image inspect` each (`docker_api.rs`).
+//! `docker image inspect` each (`tools/docker_api.rs`).
 //!
 //! The target is the host's Docker daemon or minikube's. For minikube, `docker-env` is read
 //! once and its variables go to every docker call (no `eval`, no shell, and never a silent
@@ -94,7 +94,7 @@ impl Args {
             .iter()
             .filter_map(|(s, d)| d.as_ref().map(|d| format!("{}:{}", s.repository, d.tag)))
             .collect();
-        let mut present = crate::docker_api::inspect(ctx, &target.env, &images)?
+        let mut present = crate::tools::docker_api::inspect(ctx, &target.env, &images)?
             .into_iter()
             .map(|i| i.is_some());
         let mut built = Vec::new();

@@ -785,7 +785,7 @@ fn verify_images(ctx: &Ctx, target: &DockerTarget, built: &[Built]) -> Result<()
         Some(_) => Vec::new(),
         None => {
             let images: Vec<String> = wanted.iter().map(|b| b.image.clone()).collect();
-            crate::docker_api::inspect(ctx, &target.env, &images)?
+            crate::tools::docker_api::inspect(ctx, &target.env, &images)?
         }
     };
     for (i, b) in wanted.into_iter().enumerate() {

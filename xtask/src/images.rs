@@ -155,7 +155,7 @@ fn budgets(flags: &[String]) -> Result<BTreeMap<String, f64>> {
 
 /// The image's size in bytes as the daemon reports it, `None` when it is not there.
 pub fn image_size(ctx: &Ctx, target: &DockerTarget, image: &str) -> Result<Option<u64>> {
-    let found = crate::docker_api::inspect(ctx, &target.env, &[image.to_string()])?;
+    let found = crate::tools::docker_api::inspect(ctx, &target.env, &[image.to_string()])?;
     Ok(found.into_iter().next().flatten().and_then(|i| i.size))
 }
 

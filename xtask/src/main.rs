@@ -14,7 +14,7 @@ mod deliver;
 mod deploy;
 mod dev;
 mod diagnose;
-mod docker_api;
+
 mod dockerignore;
 mod doctor;
 mod down;

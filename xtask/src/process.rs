@@ -2,7 +2,7 @@
 //!
 //! Every external command is a [`Cmd`] value: program, arguments, environment, working
 //! directory, timeout and how its output is handled. Tasks build those values through the
-//! typed wrappers in `tools.rs` and hand them to a [`Runner`]. The real runner enforces the
+//! typed wrappers in `tools/` and hand them to a [`Runner`]. The real runner enforces the
 //! timeout, kills the whole process group on timeout or Ctrl-C, keeps a tail of the output for
 //! error messages and writes the full log under `target/xtask/logs/`. Tests swap in a
 //! [`RecordingRunner`] and assert on the commands it saw.
