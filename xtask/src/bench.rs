@@ -176,7 +176,7 @@ impl Args {
         sections.sort();
         sections.dedup();
         let mut bench = Bench {
-            date: utc_date(now_secs()),
+            date: crate::kube::utc_date(now_secs()),
             machine: machine(),
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             binary: binary(ctx),
@@ -406,16 +406,7 @@ impl Args {
 
     fn sizes(&self, ctx: &Ctx, out: &mut Vec<Figure>) -> Result<()> {
         let mut report = Report::new();
-        let args = images::Args {
-            build: build::Args {
-                target: Some(build::Target::Host),
-                network: Some("host".into()),
-                ..Default::default()
-            },
-            budget_total: Vec::new(),
-            budget_own: Vec::new(),
-        };
-        args.measure(ctx, &mut report)?;
+        images::Args::host_network().measure(ctx, &mut report)?;
         let cmd = format!(
             "{}cargo xtask images --target host --network host",
             base_env()
@@ -1129,18 +1120,14 @@ fn current_image(ctx: &Ctx, service: &str) -> Result<String> {
 
 /// What the chart's CPU limits allow each pod, beside this machine's cores.
 fn cpu_limits_note(root: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(root.join("helm/todo-app/values.yaml")).ok()?;
+    let text = std::fs::read_to_string(root.join(crate::kube::CHART).join("values.yaml")).ok()?;
     let values: serde_json::Value = serde_saphyr::from_str(&text).ok()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts: Vec<String> = ["frontend", "backend", "mcp"]
         .iter()
         .filter_map(|c| {
-            let limit = values["resources"][c]["limits"]["cpu"].clone();
-            let cpu = match &limit {
-                serde_json::Value::String(s) => parse_cpu(s)?,
-                serde_json::Value::Number(n) => n.as_f64()?,
-                _ => return None,
-            };
+            let limit = &values["resources"][c]["limits"]["cpu"];
+            let cpu = crate::lint::cpu_milli(limit).ok()? as f64 / 1000.0;
             Some(format!(
                 "{c} {cpu} CPU ({:.0} % of this machine's {cores} cores)",
                 cpu / cores as f64 * 100.0
@@ -1153,14 +1140,6 @@ fn cpu_limits_note(root: &Path) -> Option<String> {
             parts.join(", ")
         )
     })
-}
-
-/// Kubernetes CPU quantities: `500m`, `1`, `1.5`.
-fn parse_cpu(q: &str) -> Option<f64> {
-    match q.strip_suffix('m') {
-        Some(m) => m.parse::<f64>().ok().map(|m| m / 1000.0),
-        None => q.parse().ok(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1283,20 +1262,6 @@ fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// `YYYY-MM-DD` (UTC) of a Unix time: Howard Hinnant's civil-from-days.
-pub fn utc_date(secs: i64) -> String {
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 fn markdown(b: &Bench) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -1368,17 +1333,6 @@ mod tests {
 
     #[test]
     fn dates_and_quantities() {
-        assert_eq!(utc_date(0), "1970-01-01");
-        assert_eq!(utc_date(951_782_400), "2000-02-29");
-        assert_eq!(utc_date(1_796_111_548), "2026-12-01");
-        // The inverse of the cluster code's days-from-civil.
-        assert_eq!(
-            utc_date(crate::kube::days_from_civil(2024, 12, 31) * 86_400 + 5),
-            "2024-12-31"
-        );
-        assert_eq!(parse_cpu("500m"), Some(0.5));
-        assert_eq!(parse_cpu("1"), Some(1.0));
-        assert_eq!(parse_cpu("x"), None);
         assert_eq!(round_sig(0.012345), "0.0123");
         assert_eq!(round_sig(12.345), "12.3");
         assert_eq!(round_sig(1234.5), "1234");

@@ -28,6 +28,20 @@ pub struct Args {
 }
 
 impl Args {
+    /// The host's daemon with host networking (machines without a bridge, such as CI), the
+    /// bases from `XTASK_BASE_PYTHON` / `XTASK_BASE_NODE` when set, the contract's budgets.
+    pub fn host_network() -> Self {
+        Args {
+            build: crate::build::Args {
+                target: Some(crate::build::Target::Host),
+                network: Some("host".into()),
+                ..Default::default()
+            },
+            budget_total: Vec::new(),
+            budget_own: Vec::new(),
+        }
+    }
+
     pub fn run(self, ctx: &Ctx) -> Result<()> {
         let mut report = Report::new();
         let started = Instant::now();

@@ -11,10 +11,10 @@ use anyhow::{bail, Result};
 use clap::ValueEnum as _;
 
 use crate::ctx::{failure_message, Ctx};
+use crate::images;
 use crate::process::Cmd;
 use crate::report::{Outcome, Report, Status};
 use crate::tools::Tool;
-use crate::{build, images};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -443,15 +443,7 @@ fn daemon_answers(ctx: &Ctx) -> bool {
 /// The images suite builds on the host daemon with host networking (CI has no bridge), on
 /// the bases named by `XTASK_BASE_PYTHON` / `XTASK_BASE_NODE` when set.
 fn images_args() -> images::Args {
-    images::Args {
-        build: build::Args {
-            target: Some(build::Target::Host),
-            network: Some("host".into()),
-            ..Default::default()
-        },
-        budget_total: Vec::new(),
-        budget_own: Vec::new(),
-    }
+    images::Args::host_network()
 }
 
 fn images_first(ctx: &Ctx, report: &mut Report) -> Result<()> {

@@ -2,6 +2,18 @@ use super::*;
 use crate::guide::Entry;
 
 #[test]
+fn utc_dates() {
+    assert_eq!(utc_date(0), "1970-01-01");
+    assert_eq!(utc_date(951_782_400), "2000-02-29");
+    assert_eq!(utc_date(1_796_111_548), "2026-12-01");
+    // The inverse of days-from-civil.
+    assert_eq!(
+        utc_date(days_from_civil(2024, 12, 31) * 86_400 + 5),
+        "2024-12-31"
+    );
+}
+
+#[test]
 fn times_round_trip() {
     assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
     let t = parse_time("2026-05-01T10:00:03Z").unwrap();

@@ -39,26 +39,35 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Seconds since the epoch → `YYYYMMDD-HHMMSS` (UTC), for directory names.
-pub fn stamp(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // civil-from-days, the inverse of the above.
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+/// Howard Hinnant's civil-from-days, the inverse of the above: the UTC date of a Unix time.
+fn civil_from_secs(secs: i64) -> (i64, i64, i64) {
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Seconds since the epoch → `YYYYMMDD-HHMMSS` (UTC), for directory names.
+pub fn stamp(secs: i64) -> String {
+    let (y, m, d) = civil_from_secs(secs);
+    let rem = secs.rem_euclid(86_400);
     format!(
         "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// `YYYY-MM-DD` (UTC) of a Unix time.
+pub fn utc_date(secs: i64) -> String {
+    let (y, m, d) = civil_from_secs(secs);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// Parses `5m`, `90s`, `2m30s`, `1h`, or plain seconds.
