@@ -28,6 +28,12 @@ const nextConfig: NextConfig = {
     "/**": TRACE_EXCLUDES,
   },
   images: { unoptimized: true },
+  experimental: {
+    // Next loads every page's and route's server code when it starts, by default. Here that is
+    // work competing with the first requests for the CPU; each page instead loads on its first
+    // request, and the auth stack (most of the code) when /api/ready first asks for it.
+    preloadEntriesOnStart: false,
+  },
   // `npm run lint` and `npm run typecheck` run before `next build` in every pipeline (xtask,
   // CI); repeating them inside the build doubles its time on a 2-core machine.
   eslint: { ignoreDuringBuilds: true },
