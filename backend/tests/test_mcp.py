@@ -211,10 +211,13 @@ def test_health(mcp_server):
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-def test_mcp_server_imports_no_agent_stack():
+def test_mcp_server_imports_no_agent_stack_and_no_jwt_checks():
+    # Start-up time: the agent SDK, and the backend's JWT verification (PyJWT, httpx and
+    # cryptography's X.509 modules), are the backend's alone.
     code = (
         "import sys, todo_backend.mcp_server as m; m.create_app;"
-        "bad = [n for n in ('openai', 'agents') if n in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+        "bad = [n for n in ('openai', 'agents', 'jwt', 'httpx', 'todo_backend.auth', 'cryptography.x509')"
+        " if n in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
