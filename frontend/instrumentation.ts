@@ -5,6 +5,6 @@ export async function register(): Promise<void> {
   // Written as a positive test so the edge build drops the Node-only import entirely.
   if (process.env.NEXT_RUNTIME === "nodejs") {
     const { startAuth } = await import("./lib/startup");
-    startAuth();
+    await startAuth();
   }
 }

@@ -1,7 +1,6 @@
 import type { NextConfig } from "next";
 
 const TRACE_EXCLUDES = [
-  "**/node_modules/@electric-sql/pglite/dist/*.tar.gz",
   "**/node_modules/**/*.map",
   "**/node_modules/typescript/**",
   "**/node_modules/sharp/**",
@@ -14,17 +13,12 @@ const TRACE_EXCLUDES = [
 const nextConfig: NextConfig = {
   // One self-contained server directory for the container image (see docs/contract.md, "Images").
   output: "standalone",
-  // PGlite loads its Postgres build (pglite.wasm, pglite.data, initdb.wasm) from its own dist/ at
-  // run time. Bundling it would break those relative loads, so it stays a plain node_modules
-  // package, and the tracer is told about the files it cannot see being read.
-  serverExternalPackages: ["@electric-sql/pglite", "kysely-pglite", "pg"],
-  outputFileTracingIncludes: {
-    "/**": [
-      "./node_modules/@electric-sql/pglite/dist/*.wasm",
-      "./node_modules/@electric-sql/pglite/dist/*.data",
-    ],
-  },
-  // Kept out of the image (SC-003o): PGlite's optional extension archives and source maps;
+  // pg stays a plain node_modules package (its optional native binding must not be bundled).
+  // The embedded PGlite is not part of the build at all: lib/auth-db.ts loads it from
+  // node_modules when the local stack runs without PostgreSQL, and the standalone output (the
+  // image) has none of it.
+  serverExternalPackages: ["pg"],
+  // Kept out of the image (SC-003o): source maps;
   // `typescript`, which the server trace pulls in only because this file is TypeScript (the
   // standalone server embeds the compiled config); sharp, since images are not optimised; and
   // parts of Next that only AMP pages and build-time font optimisation use.
@@ -34,6 +28,12 @@ const nextConfig: NextConfig = {
     "/**": TRACE_EXCLUDES,
   },
   images: { unoptimized: true },
+  experimental: {
+    // Next loads every page's and route's server code when it starts, by default. Here that is
+    // work competing with the first requests for the CPU; each page instead loads on its first
+    // request, and the auth stack (most of the code) when /api/ready first asks for it.
+    preloadEntriesOnStart: false,
+  },
   // `npm run lint` and `npm run typecheck` run before `next build` in every pipeline (xtask,
   // CI); repeating them inside the build doubles its time on a 2-core machine.
   eslint: { ignoreDuringBuilds: true },

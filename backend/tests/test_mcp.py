@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,7 +17,7 @@ import httpx2
 import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from support import MCP_TOKEN
+from support import MCP_TOKEN, base_env, start_process
 
 TOOLS = {
     "add_task": ({"user_id", "title", "description"}, {"user_id", "title"}),
@@ -207,17 +211,85 @@ def test_health(mcp_server):
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-def test_mcp_server_imports_no_agent_stack():
+def test_mcp_server_imports_no_agent_stack_and_no_jwt_checks():
+    # Start-up time: the agent SDK, and the backend's JWT verification (PyJWT, httpx and
+    # cryptography's X.509 modules), are the backend's alone.
     code = (
         "import sys, todo_backend.mcp_server as m; m.create_app;"
-        "bad = [n for n in ('openai', 'agents') if n in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+        "bad = [n for n in ('openai', 'agents', 'jwt', 'httpx', 'todo_backend.auth', 'cryptography.x509')"
+        " if n in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+BACKEND_DIR = Path(__file__).resolve().parents[1]
+MCP_DOCKERFILE = BACKEND_DIR.parent / "mcp" / "Dockerfile"
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def mcp_image_distributions() -> set[str]:
+    """The distributions the MCP image installs: uv.lock's closure of the project's dependencies
+    (with the extras its `uv sync` asks for), minus each `--no-install-package` of mcp/Dockerfile."""
+    dockerfile = MCP_DOCKERFILE.read_text()
+    excluded = {_canonical(n) for n in re.findall(r"--no-install-package[= ]+([\w.-]+)", dockerfile)}
+    extras = set(re.findall(r"--extra[= ]+([\w.-]+)", dockerfile))
+    assert excluded, "mcp/Dockerfile names no --no-install-package; this test reads them from there"
+    lock = {_canonical(p["name"]): p for p in tomllib.loads((BACKEND_DIR / "uv.lock").read_text())["package"]}
+    root = lock["todo-backend"]
+    pending = [*root["dependencies"], *(d for e in extras for d in root["optional-dependencies"][e])]
+    installed = {"todo-backend"}
+    while pending:
+        dep = pending.pop()
+        name = _canonical(dep["name"])
+        if name in excluded:
+            continue
+        package = lock[name]
+        # An extra (`pyjwt[crypto]`) brings its own dependencies even when the package is known.
+        pending.extend(d for e in dep.get("extra", []) for d in package.get("optional-dependencies", {}).get(e, []))
+        if name not in installed:
+            installed.add(name)
+            pending.extend(package.get("dependencies", []))
+    return installed
+
+
+def test_mcp_server_serves_with_only_what_its_image_installs(database_url, log_dir, tmp_path):
+    """A live `todo-mcp` in which every module of a distribution its image leaves out (the agent
+    extra, mcp/Dockerfile's --no-install-package list) cannot be imported, as in the image."""
+    allowed = mcp_image_distributions()
+    blocked = sorted(
+        module for module, dists in packages_distributions().items() if not any(_canonical(d) in allowed for d in dists)
+    )
+    assert {"fastapi", "alembic", "agents", "openai"} <= set(blocked)
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n"
+        f"for name in {blocked!r}:\n"
+        "    sys.modules[name] = None  # `import name` raises ModuleNotFoundError\n"
+    )
+    env = base_env(DATABASE_URL=database_url, MCP_SERVICE_TOKEN=MCP_TOKEN, PYTHONPATH=str(tmp_path))
+    live = start_process("todo-mcp", [], env, log_dir)
+    try:
+
+        async def body(client: Client):
+            assert {t.name for t in (await client.list_tools()).tools} == set(TOOLS)
+            err, added = await call(client, "add_task", user_id="image-user", title="Only what ships")
+            assert not err, added
+            err, done = await call(client, "complete_task", user_id="image-user", task_id=added["task_id"])
+            assert not err and done["status"] == "completed", done
+            return (await call(client, "list_tasks", user_id="image-user"))[1]
+
+        listed = run_with_client(f"{live.url}/mcp", body)
+        assert listed == [{"id": listed[0]["id"], "title": "Only what ships", "completed": True}]
+    finally:
+        live.stop()
+    assert "ModuleNotFoundError" not in live.log_text(), live.log_text()
+
+
 def test_refuses_to_start_without_a_service_token(tmp_path):
-    from support import BIN, base_env
+    from support import BIN
 
     result = subprocess.run(
         [str(BIN / "todo-mcp"), "--host", "127.0.0.1", "--port", "9"],

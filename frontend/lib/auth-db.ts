@@ -3,9 +3,8 @@ import "server-only";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { BetterAuthOptions } from "better-auth";
-import { KyselyPGlite } from "kysely-pglite";
 import { Pool } from "pg";
-import type { AuthDatabase } from "./config";
+import { ConfigError, type AuthDatabase } from "./config";
 
 /**
  * Postgres advisory-lock key that serialises auth-table migrations across replicas
@@ -28,8 +27,37 @@ export interface AuthDatabaseHandle {
  */
 export const CONNECT_TIMEOUT_MS = 5_000;
 
-export function openAuthDatabase(config: AuthDatabase): AuthDatabaseHandle {
+export async function openAuthDatabase(config: AuthDatabase): Promise<AuthDatabaseHandle> {
   return config.kind === "postgres" ? openPostgres(config.url) : openPglite(config.dataDir);
+}
+
+type KyselyPgliteModule = typeof import("kysely-pglite");
+
+/**
+ * The embedded database (PGlite through kysely-pglite) serves the local stack without PostgreSQL
+ * only. Its specifier is computed so that neither the bundler nor the standalone output's file
+ * tracer follows it: the standalone server, and with it the container image, carries none of
+ * PGlite (some 20 MB with kysely-pglite's own dependencies). Node resolves it when it is used,
+ * from the nearest node_modules: frontend/node_modules for `next dev`, and for the standalone
+ * server while it runs from inside frontend/.next.
+ */
+export const PGLITE_MODULE = ["kysely", "pglite"].join("-");
+
+export const PGLITE_MISSING =
+  "AUTH_DATABASE_URL is not set, and this server has no embedded PGlite database to use instead " +
+  "(a container image never has one): set AUTH_DATABASE_URL to a postgres:// or postgresql:// URL";
+
+/** Loads kysely-pglite; {@link ConfigError} when this server has none (the image). */
+export async function loadPglite(specifier: string = PGLITE_MODULE): Promise<KyselyPgliteModule> {
+  try {
+    return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as KyselyPgliteModule;
+  } catch (error) {
+    const code = (error as { code?: unknown })?.code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+      throw new ConfigError(PGLITE_MISSING, { cause: error });
+    }
+    throw error;
+  }
 }
 
 function openPostgres(url: string): AuthDatabaseHandle {
@@ -60,7 +88,8 @@ function openPostgres(url: string): AuthDatabaseHandle {
   };
 }
 
-function openPglite(dataDir: string): AuthDatabaseHandle {
+async function openPglite(dataDir: string): Promise<AuthDatabaseHandle> {
+  const { KyselyPGlite } = await loadPglite();
   const absolute = path.resolve(dataDir);
   mkdirSync(absolute, { recursive: true });
   // PGlite is single-process by design (one process owns the directory), so there is no other

@@ -74,7 +74,7 @@ interface PreparedAuth {
 /** Opens the database, creates or upgrades the auth tables, and builds the instance on it. */
 async function prepareAuth(env: Env): Promise<PreparedAuth> {
   const config = authConfigFromEnv(env);
-  const db = openAuthDatabase(config.database);
+  const db = await openAuthDatabase(config.database);
   try {
     const options = authOptions(config, db.database);
     // Tables first: better-auth checks the schema when it starts and would log it as missing.

@@ -53,7 +53,7 @@ export function authDatabaseFromEnv(env: Env): AuthDatabase {
   // Never echo the value: a database URL usually carries a password.
   throw new ConfigError(
     "AUTH_DATABASE_URL must start with postgres:// or postgresql:// " +
-      "(leave it unset to use the embedded PGlite database under .data/auth/)",
+      "(outside a container image, leave it unset to use the embedded PGlite database under .data/auth/)",
   );
 }
 

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import jwt
 
+from todo_backend.auth_errors import AuthError, KeysUnavailable
+
 log = logging.getLogger(__name__)
 
 # better-auth's JWT plugin offers exactly these (EdDSA by default); never HS* or "none".
@@ -24,18 +26,6 @@ KEY_TYPES = {"EdDSA": "OKP", "ES256": "EC", "ES512": "EC", "PS256": "RSA", "RS25
 FETCH_TIMEOUT = 5.0
 # `sub` becomes `user_id`, a VARCHAR(255) that PostgreSQL stores as text (no NUL, valid UTF-8).
 SUBJECT_MAX = 255
-
-
-class AuthError(Exception):
-    """The token is missing or not acceptable (always a 401; the reason is safe to show)."""
-
-
-class KeysUnavailable(Exception):
-    """No signing key could be had (the JWKS endpoint is failing): the token may be fine (a 503)."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("signing keys unavailable")
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

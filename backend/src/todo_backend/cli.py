@@ -7,8 +7,7 @@ import logging
 import os
 import sys
 
-from todo_backend.logs import configure_logging, uvicorn_log_config
-from todo_backend.settings import Settings
+from todo_backend.startup import collections_paused
 
 log = logging.getLogger("todo_backend")
 
@@ -22,8 +21,12 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="wait for the database, then upgrade the schema to head")
     args = parser.parse_args(argv)
 
-    settings = Settings()
-    configure_logging(settings.log_level)
+    with collections_paused():
+        from todo_backend.logs import configure_logging, uvicorn_log_config
+        from todo_backend.settings import Settings
+
+        settings = Settings()
+        configure_logging(settings.log_level)
     if args.command == "migrate":
         from todo_backend.db import safe_url
         from todo_backend.migrate import DatabaseUnavailable, upgrade_to_head
@@ -37,15 +40,24 @@ def main(argv: list[str] | None = None) -> None:
         log.info("schema at head", extra={"database": safe_url(settings.sqlalchemy_url)})
         return
 
-    import uvicorn
+    with collections_paused():
+        import uvicorn
 
-    from todo_backend.api import create_app
+        from todo_backend.api import create_app
 
+        app = create_app(settings)
     log.info("todo-backend listening", extra={"host": args.host, "port": args.port})
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         log_config=uvicorn_log_config(),
         access_log=False,
     )
+
+
+def mcp_main(argv: list[str] | None = None) -> None:
+    """`todo-mcp`: the MCP server's module is imported here, with collections paused."""
+    with collections_paused():
+        from todo_backend import mcp_server
+    mcp_server.main(argv)

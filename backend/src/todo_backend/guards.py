@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from todo_backend.auth import AuthError, KeysUnavailable
+from todo_backend.auth_errors import AuthError, KeysUnavailable
 
 # The largest request body either service reads. The biggest legitimate one, a task with a
 # 2,000-character description or a 4,000-character chat message, is a few kilobytes.

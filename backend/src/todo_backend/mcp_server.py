@@ -30,6 +30,7 @@ from todo_backend.db import UNAVAILABLE, Database
 from todo_backend.guards import MAX_BODY_BYTES, json_server_error
 from todo_backend.logs import RequestIdMiddleware, configure_logging, uvicorn_log_config
 from todo_backend.settings import Settings
+from todo_backend.startup import collections_paused
 
 log = logging.getLogger(__name__)
 
@@ -219,11 +220,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8001")))
     args = parser.parse_args(argv)
-    settings = Settings()
-    configure_logging(settings.log_level)
-    app = create_app(settings)
+    with collections_paused():
+        settings = Settings()
+        configure_logging(settings.log_level)
+        app = create_app(settings)
 
-    import uvicorn
+        import uvicorn
 
     log.info("todo-mcp listening", extra={"host": args.host, "port": args.port})
     uvicorn.run(

@@ -144,13 +144,11 @@ describe("frontend + backend on loopback", { timeout: 180_000 }, () => {
     backendUrl = `http://${HOST}:${backendPort}`;
     const baseEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: tmp, LOG_LEVEL: "warning" };
 
-    // The standalone server changes into its own directory, so the default PGlite directory
-    // `.data/auth` lives beside server.js: a copy of the build (as the image holds one) gives
-    // this run a fresh auth database and leaves the build untouched.
-    const app = path.join(tmp, "app");
-    cpSync(path.dirname(SERVER_JS), app, { recursive: true });
-    frontend = start("frontend", process.execPath, [path.join(app, "server.js")], {
-      cwd: app,
+    // The standalone server as `cargo xtask dev --release` runs it: in place, where Node finds
+    // the embedded PGlite in frontend/node_modules (the build itself has none), with a fresh
+    // auth database outside the build.
+    frontend = start("frontend", process.execPath, [SERVER_JS], {
+      cwd: tmp,
       env: {
         ...baseEnv,
         NODE_ENV: "production",
@@ -162,6 +160,7 @@ describe("frontend + backend on loopback", { timeout: 180_000 }, () => {
         AUTH_ISSUER: issuer,
         AUTH_AUDIENCE: audience,
         BACKEND_URL: backendUrl,
+        AUTH_DATA_DIR: path.join(tmp, "auth"),
       },
     });
 
@@ -408,6 +407,45 @@ describe("frontend + backend on loopback", { timeout: 180_000 }, () => {
 });
 
 describe("frontend start-up checks", { timeout: 60_000 }, () => {
+  it("builds a standalone server without the embedded PGlite, which serves the local stack only", () => {
+    const modules = path.join(path.dirname(SERVER_JS), "node_modules");
+    assert.ok(existsSync(path.join(modules, "next")), `${modules} is not the standalone build's node_modules`);
+    for (const name of ["@electric-sql/pglite", "kysely-pglite"]) {
+      assert.ok(!existsSync(path.join(modules, name)), `the standalone build carries ${name}`);
+    }
+  });
+
+  it("refuses to start, naming AUTH_DATABASE_URL, where it is unset and there is no PGlite (the image)", async () => {
+    // A copy of the build outside frontend/, as the image holds one: nothing to resolve PGlite from.
+    const tmp = mkdtempSync(path.join(tmpdir(), "todo-integration-image-"));
+    try {
+      const app = path.join(tmp, "app");
+      cpSync(path.dirname(SERVER_JS), app, { recursive: true });
+      const child = start("frontend (no AUTH_DATABASE_URL)", process.execPath, [path.join(app, "server.js")], {
+        cwd: app,
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          NODE_ENV: "production",
+          NEXT_TELEMETRY_DISABLED: "1",
+          HOSTNAME: HOST,
+          PORT: String(await freePort()),
+          BETTER_AUTH_SECRET: randomBytes(32).toString("base64"),
+        },
+      });
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const { code } = await child.exited;
+      clearTimeout(timer);
+      assert.equal(code, 1, child.output);
+      assert.match(
+        child.output,
+        /refusing to start: invalid configuration: AUTH_DATABASE_URL is not set, and this server has no embedded PGlite/,
+      );
+      assert.ok(!existsSync(path.join(app, ".data")), "an embedded database was created anyway");
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it("refuses to start with a BETTER_AUTH_SECRET shorter than 32 characters", async () => {
     const tmp = mkdtempSync(path.join(tmpdir(), "todo-integration-secret-"));
     try {

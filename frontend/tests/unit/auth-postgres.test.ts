@@ -40,7 +40,7 @@ describe.skipIf(!serverUrl)("auth on Postgres", () => {
       BETTER_AUTH_SECRET: "unit-test-secret-unit-test-secret-0123",
       AUTH_DATABASE_URL: url,
     });
-    const replicas = [openAuthDatabase(config.database), openAuthDatabase(config.database)];
+    const replicas = await Promise.all([openAuthDatabase(config.database), openAuthDatabase(config.database)]);
     try {
       await Promise.all(
         replicas.map((db) =>
@@ -65,7 +65,7 @@ describe.skipIf(!serverUrl)("auth on Postgres", () => {
       AUTH_DATABASE_URL: url,
     });
     // Two replicas: a connection pool and a better-auth instance each.
-    const databases = [openAuthDatabase(config.database), openAuthDatabase(config.database)];
+    const databases = await Promise.all([openAuthDatabase(config.database), openAuthDatabase(config.database)]);
     try {
       const [a, b] = databases.map((db) => betterAuth(authOptions(config, db.database)));
       const ip = "203.0.113.50";

@@ -58,7 +58,7 @@ describe("an auth database that is not there when the server starts", () => {
     process.env.AUTH_DATABASE_URL = `postgresql://todo:s3cret-pw@127.0.0.1:${port}/todo`;
     process.env.BACKEND_URL = "http://127.0.0.1:9";
 
-    startAuth();
+    await startAuth();
     await eventually(
       async () => errors.mock.calls.some((call) => /auth database not ready/.test(String(call[0]))),
       "a logged failed attempt",

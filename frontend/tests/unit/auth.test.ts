@@ -23,9 +23,9 @@ let dataDir: string;
 let db: AuthDatabaseHandle;
 let options: ReturnType<typeof authOptions>;
 
-beforeAll(() => {
+beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "todo-auth-"));
-  db = openAuthDatabase({ kind: "pglite", dataDir: path.join(dataDir, "auth") });
+  db = await openAuthDatabase({ kind: "pglite", dataDir: path.join(dataDir, "auth") });
   options = authOptions(config, db.database);
 });
 

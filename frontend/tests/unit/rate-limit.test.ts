@@ -32,7 +32,7 @@ let replicaB: Auth;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), "todo-rate-limit-"));
-  db = openAuthDatabase({ kind: "pglite", dataDir: path.join(dataDir, "auth") });
+  db = await openAuthDatabase({ kind: "pglite", dataDir: path.join(dataDir, "auth") });
   const options = authOptions(config, db.database);
   await db.withMigrationLock(async () => (await getMigrations(options)).runMigrations());
   // Two instances, each with its own options (and so its own rate-limit storage), one database.

@@ -1,0 +1,53 @@
+"""Start-up with the garbage collector paused: it must never stay paused, in the servers' processes included."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+from todo_backend.startup import collections_paused
+
+
+def test_collections_are_paused_while_starting_and_resumed_after():
+    assert gc.isenabled()
+    frozen_before = gc.get_freeze_count()
+    try:
+        with collections_paused():
+            assert not gc.isenabled()
+            kept = [[] for _ in range(1000)]
+        assert gc.isenabled()
+        # What start-up built is out of later collections' way.
+        assert gc.get_freeze_count() >= frozen_before + len(kept)
+    finally:
+        gc.unfreeze()
+
+
+def test_a_collector_disabled_before_stays_disabled():
+    gc.disable()
+    try:
+        with collections_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def test_both_servers_run_with_the_collector_enabled(tmp_path):
+    """The entry points as installed, up to the moment uvicorn would take over."""
+    code = (
+        "import gc, sys, uvicorn\n"
+        "def run(app, **kwargs):\n"
+        "    print('enabled' if gc.isenabled() else 'disabled', gc.get_freeze_count() > 0)\n"
+        "uvicorn.run = run\n"
+        "from todo_backend import cli\n"
+        "cli.main(['serve']) if sys.argv[1] == 'backend' else cli.mcp_main([])\n"
+    )
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "MCP_SERVICE_TOKEN": "t", "PATH": "/usr/bin:/bin"}
+    for server in ("backend", "mcp"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, server], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["enabled", "True"], (server, out.stdout, out.stderr)
