@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,11 @@ UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutErr
 # traffic reuses connections instead of opening and closing one per request.
 POOL_SIZE = 10
 MAX_OVERFLOW = 5
+# PostgreSQL connections for reads on the event loop (`Database.fetch_async`), per process.
+READ_POOL_SIZE = 5
+# Seconds a request waits for a free connection (SQLAlchemy's pool_timeout): then a 503.
+POOL_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5
 
 
 def normalize_database_url(raw: str) -> str:
@@ -92,7 +98,8 @@ def make_engine(url: str, *, pool_size: int = POOL_SIZE) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=MAX_OVERFLOW,
-        connect_args={"connect_timeout": 5},
+        pool_timeout=POOL_TIMEOUT,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT},
     )
 
     @event.listens_for(engine, "checkout")
@@ -137,6 +144,84 @@ class CompiledSelect:
         ]
 
 
+class AsyncReadPool:
+    """PostgreSQL connections for single-statement reads that run on the event loop.
+
+    A read through a worker thread costs a thread hop and the GIL changing hands several times;
+    here the query waits on the event loop like any other I/O. Connections are in autocommit
+    (one statement, one round trip), at most `size` of them, opened when none is idle, so while
+    the database is down a read fails at once (503) rather than waiting. An idle connection the
+    server has closed is dropped; one that saw an error, or whose query was cancelled half-way,
+    is closed instead of reused. Past `size` reads in flight, a read waits for a free connection
+    up to `timeout` seconds, then fails as SQLAlchemy's pool does.
+    """
+
+    def __init__(self, engine: Engine, *, size: int = READ_POOL_SIZE, timeout: float = POOL_TIMEOUT) -> None:
+        import psycopg  # only this pool needs the driver's async side
+
+        self._psycopg = psycopg
+        self._dialect = engine.dialect
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        self._connect_args = (cargs, {**cparams, "connect_timeout": CONNECT_TIMEOUT, "autocommit": True})
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[Any] = []
+        self._timeout = timeout
+        self._closed = False
+
+    async def fetch(self, sql: str, parameters: Any) -> list[tuple[Any, ...]]:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise sa_exc.TimeoutError(f"no database connection free within {self._timeout:g} s") from None
+        try:
+            connection = await self._connection(sql, parameters)
+            try:
+                cursor = await connection.execute(sql, parameters)
+                rows = await cursor.fetchall()
+            except BaseException as exc:
+                await self._discard(connection)
+                if isinstance(exc, self._psycopg.Error):
+                    raise self._wrapped(exc, sql, parameters) from exc
+                raise
+            if self._closed:
+                await self._discard(connection)
+            else:
+                self._idle.append(connection)
+            return rows
+        finally:
+            self._slots.release()
+
+    async def _connection(self, sql: str, parameters: Any) -> Any:
+        while self._idle:
+            connection = self._idle.pop()
+            if not closed_by_server(connection):
+                return connection
+            await self._discard(connection)
+        cargs, cparams = self._connect_args
+        try:
+            return await self._psycopg.AsyncConnection.connect(*cargs, **cparams)
+        except self._psycopg.Error as exc:
+            raise self._wrapped(exc, sql, parameters) from exc
+
+    def _wrapped(self, exc: Exception, sql: str, parameters: Any) -> Exception:
+        """The driver's error as SQLAlchemy's (OperationalError and the rest), as the routes expect."""
+        return sa_exc.DBAPIError.instance(sql, parameters, exc, self._psycopg.Error, dialect=self._dialect)
+
+    @staticmethod
+    async def _discard(connection: Any) -> None:
+        try:
+            await connection.close()
+        except Exception:
+            pass
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await self._discard(connection)
+
+
 class Database:
     """One engine plus a session factory; created by the app, never at import time."""
 
@@ -148,6 +233,24 @@ class Database:
         # no COMMIT). A connection goes back to the pool in its usual transactional mode.
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._compiled: dict[int, CompiledSelect] = {}
+        self._reads: AsyncReadPool | None = None
+
+    def _compiled_select(self, statement: Select[Any]) -> CompiledSelect:
+        query = self._compiled.get(id(statement))
+        if query is None or query.statement is not statement:
+            query = self._compiled[id(statement)] = CompiledSelect(statement, self.engine.dialect)
+        return query
+
+    async def fetch_async(self, statement: Select[Any], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """`fetch` without a worker thread: on PostgreSQL through `AsyncReadPool` (opened on first use)."""
+        if self.engine.dialect.name != "postgresql":
+            from starlette.concurrency import run_in_threadpool
+
+            return await run_in_threadpool(self.fetch, statement, parameters)
+        query = self._compiled_select(statement)
+        if self._reads is None:
+            self._reads = AsyncReadPool(self.engine)
+        return query.rows(await self._reads.fetch(query.sql, query.parameters(parameters)))
 
     def fetch(self, statement: Select[Any], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         """All rows of a module-level SELECT, as tuples: the cheapest read there is.
@@ -158,9 +261,7 @@ class Database:
         more than the query itself. Errors are SQLAlchemy's, as from `Connection.execute`, and a
         connection the error shows to be dead is dropped from the pool.
         """
-        query = self._compiled.get(id(statement))
-        if query is None or query.statement is not statement:
-            query = self._compiled[id(statement)] = CompiledSelect(statement, self.engine.dialect)
+        query = self._compiled_select(statement)
         dialect = self.engine.dialect
         with self._autocommit.connect() as connection:
             dbapi_connection = connection.connection.dbapi_connection
@@ -188,6 +289,12 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    async def close_async(self) -> None:
+        """Closes the event loop's connections (`fetch_async`); call before `dispose`, on that loop."""
+        if self._reads is not None:
+            await self._reads.close()
+            self._reads = None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -111,9 +111,9 @@ def list_tasks(session: Session, user_id: str, status: StatusFilter = "all") -> 
     return [_task_row(row) for row in session.execute(LIST_QUERIES[status], {"user_id": user_id})]
 
 
-def list_tasks_fetched(db: Database, user_id: str, status: StatusFilter = "all") -> list[dict[str, Any]]:
-    """`list_tasks` for the REST route, the hottest path: same rows, through `Database.fetch`."""
-    return [_task_row(row) for row in db.fetch(LIST_QUERIES[status], {"user_id": user_id})]
+async def list_tasks_fetched(db: Database, user_id: str, status: StatusFilter = "all") -> list[dict[str, Any]]:
+    """`list_tasks` for the REST route, the hottest path: the same rows, read on the event loop."""
+    return [_task_row(row) for row in await db.fetch_async(LIST_QUERIES[status], {"user_id": user_id})]
 
 
 def get_task(session: Session, user_id: str, task_id: int) -> Task:
