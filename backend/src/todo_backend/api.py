@@ -21,6 +21,7 @@ from todo_backend.chat import ChatFailed, chat_turn
 from todo_backend.db import UNAVAILABLE, Database
 from todo_backend.guards import MAX_BODY_BYTES, BearerAuthMiddleware, BodyLimitMiddleware, json_server_error
 from todo_backend.logs import RequestIdMiddleware
+from todo_backend.mcp_client import McpConnector
 from todo_backend.migrate import schema_problem
 from todo_backend.settings import Settings
 
@@ -152,9 +153,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             refetch_interval=settings.auth_jwks_refetch_interval,
             cache_seconds=settings.auth_jwks_cache_seconds,
         )
+        app.state.mcp = McpConnector(
+            settings.mcp_server_url,
+            settings.mcp_service_token.get_secret_value(),
+            timeout=settings.mcp_timeout_seconds,
+        )
         try:
             yield
         finally:
+            await app.state.mcp.aclose()
             await app.state.db.close_async()
             app.state.db.dispose()
 
@@ -298,7 +305,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     async def chat(request: Request, user: User, body: ChatIn) -> Any:
         try:
-            result = await chat_turn(settings, request.app.state.db, user, body.conversation_id, body.message)
+            result = await chat_turn(
+                settings, request.app.state.db, request.app.state.mcp, user, body.conversation_id, body.message
+            )
         except tasks.NotFound as exc:
             raise not_found(exc) from exc
         except ChatFailed as exc:
