@@ -320,3 +320,48 @@ def test_two_backend_processes_answer_alternate_turns(database_url, jwks, mcp_se
     finally:
         for backend in backends:
             backend.stop()
+
+
+def test_chat_turns_share_one_http_client_and_keep_their_own_request_ids(
+    database_url, jwks, mcp_server, make_user, monkeypatch
+):
+    """Building an HTTP client (its TLS context) cost more CPU than the rest of a turn: one per app.
+
+    Concurrent turns on that one client still send the MCP server each its own request id."""
+    import httpx2
+
+    created = []
+    real = httpx2.AsyncClient
+
+    def counting(*args, **kwargs):
+        created.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx2, "AsyncClient", counting)
+    settings = make_settings(database_url, jwks, f"{mcp_server.url}/mcp")
+    users = [make_user() for _ in range(4)]
+    markers = [f"turn-{index}-{user.id}" for index, user in enumerate(users)]
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+
+        def turn(index: int) -> dict:
+            user = users[index]
+            response = client.post(
+                f"/api/{user.id}/chat",
+                json={"message": f"Add a task to call person {index}"},
+                headers={**user.headers, "X-Request-ID": markers[index]},
+            )
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(turn, range(4)))
+        for index in range(4):  # a second round on the same client
+            turn(index)
+    assert len(created) == 1
+    for index, result in enumerate(results):
+        assert result["tool_calls"][0]["result"]["status"] == "created"
+    lines = [json.loads(line) for line in mcp_server.log_text().splitlines() if line.strip()]
+    for marker in markers:
+        mine = [entry for entry in lines if entry.get("request_id") == marker]
+        assert mine, f"no MCP log line with request id {marker}"
+        assert all(entry.get("status", 200) == 200 for entry in mine)

@@ -41,6 +41,11 @@ export function authOptions(config: AuthConfig, database: BetterAuthOptions["dat
     user: { deleteUser: { enabled: true } },
     plugins: [
       jwt({
+        // Otherwise every session lookup (each signed-in page render, each get-session call) also
+        // signs a JWT for a `set-auth-jwt` response header nothing reads: a database query for
+        // the signing key, its decryption and an Ed25519 signature per page. Backend tokens come
+        // from `/api/auth/token` (the proxy's getToken) only.
+        disableSettingJwtHeader: true,
         jwt: {
           issuer: config.issuer,
           audience: config.audience,

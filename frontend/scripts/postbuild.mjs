@@ -1,7 +1,9 @@
 // Makes `.next/standalone` runnable as it is (`npm start`, the integration test): the standalone
 // server serves `.next/static` and `public` from its own directory but `next build` leaves them
-// outside it. The Dockerfile copies the same two directories the same way.
+// outside it, and it needs the optional manifests and the entry point of runtime/. The Dockerfile
+// does the same steps itself.
 import { cpSync, existsSync } from "node:fs";
+import { completeStandalone } from "../runtime/complete-standalone.mjs";
 
 const standalone = ".next/standalone";
 if (!existsSync(`${standalone}/server.js`)) {
@@ -10,3 +12,5 @@ if (!existsSync(`${standalone}/server.js`)) {
 }
 cpSync(".next/static", `${standalone}/.next/static`, { recursive: true });
 if (existsSync("public")) cpSync("public", `${standalone}/public`, { recursive: true });
+completeStandalone(standalone);
+cpSync("runtime", `${standalone}/runtime`, { recursive: true });

@@ -214,7 +214,10 @@ impl Stack {
                         .timeout(Duration::from_secs(1200)),
                 )?;
             }
-            ctx.tools.node.cmd().arg(server.display().to_string())
+            // The image's entry point: server.js with liveness answered in front of Next
+            // (`npm run build` puts runtime/ beside server.js).
+            let entry = ctx.root.join("frontend/.next/standalone/runtime/serve.mjs");
+            ctx.tools.node.cmd().arg(entry.display().to_string())
         } else {
             let next = ctx.root.join("frontend/node_modules/.bin/next");
             tools::project_program(&next).args([

@@ -7,6 +7,7 @@ import logging
 import math
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +27,27 @@ KEY_TYPES = {"EdDSA": "OKP", "ES256": "EC", "ES512": "EC", "PS256": "RSA", "RS25
 FETCH_TIMEOUT = 5.0
 # `sub` becomes `user_id`, a VARCHAR(255) that PostgreSQL stores as text (no NUL, valid UTF-8).
 SUBJECT_MAX = 255
+# Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
+LEEWAY = 5
+# Verified tokens remembered (a few hundred bytes each). The frontend mints one token per session
+# and second (the same claims sign to the same EdDSA token), so a busy replica sees few distinct ones.
+VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
 class _Key:
     jwk: jwt.PyJWK
     alg: str | None  # the algorithm the key set pins this key to, if it names one
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A token that passed every check, with what its reuse depends on."""
+
+    claims: dict[str, Any]
+    kid: str
+    key: _Key  # the key object it was verified with: a key set refetched since has other objects
+    expires: float  # `exp` + leeway: from then on the token is expired
 
 
 def _bad_subject(sub: object) -> str | None:
@@ -48,6 +64,13 @@ class JwksVerifier:
     Concurrent requests that need keys share one fetch (no lock is held across the network), and
     a failed fetch counts against the interval like a successful one, so neither a hanging nor a
     failing JWKS endpoint turns token traffic into a queue or a request flood.
+
+    A token that passed every check is remembered by its exact text, so the signature check (the
+    larger part of a small request's cost) runs once per token rather than once per request. A
+    remembered token is accepted again only while it has not expired, while the key set is fresh
+    and still holds the very key object it was verified with (any refetch replaces them all), so
+    it gets the same answer the full check would give; any other text, one changed byte included,
+    goes through the full check.
     """
 
     def __init__(
@@ -59,6 +82,8 @@ class JwksVerifier:
         refetch_interval: float = 10.0,
         cache_seconds: float = 3600.0,
         fetch_timeout: float = FETCH_TIMEOUT,
+        cache_size: int = VERIFIED_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.jwks_url = jwks_url
         self.issuer = issuer
@@ -71,6 +96,9 @@ class JwksVerifier:
         self._attempted_at: float | None = None  # last fetch started, successful or not
         self._last_failed = False
         self._inflight: asyncio.Task[None] | None = None
+        self._verified: dict[str, _Verified] = {}  # insertion order = age: the oldest goes first
+        self._cache_size = cache_size
+        self._clock = clock
 
     async def _download(self) -> dict[str, _Key]:
         async with httpx.AsyncClient(timeout=self.fetch_timeout) as client:
@@ -134,7 +162,31 @@ class JwksVerifier:
             raise KeysUnavailable(self._retry_after())
         raise AuthError("unknown signing key")
 
+    def _remembered(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token verified before, if that verdict still holds; None: check it in full."""
+        entry = self._verified.get(token)
+        if entry is None:
+            return None
+        if self._clock() >= entry.expires:
+            del self._verified[token]
+            raise AuthError("token expired")
+        fresh = self._fetched_at is not None and time.monotonic() - self._fetched_at <= self.cache_seconds
+        if not fresh or self._keys.get(entry.kid) is not entry.key:
+            del self._verified[token]
+            return None
+        return dict(entry.claims)
+
+    def _remember(self, token: str, claims: dict[str, Any], kid: str, key: _Key) -> None:
+        if self._cache_size <= 0:
+            return
+        while len(self._verified) >= self._cache_size:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = _Verified(claims, kid, key, int(claims["exp"]) + LEEWAY)
+
     async def verify(self, token: str) -> dict[str, Any]:
+        remembered = self._remembered(token)
+        if remembered is not None:
+            return remembered
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -142,7 +194,8 @@ class JwksVerifier:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise AuthError("unsupported token algorithm")
-        key = await self._key_for(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        key = await self._key_for(kid)
         if key.jwk.key_type != KEY_TYPES[alg] or key.alg not in (None, alg):
             raise AuthError("token algorithm does not match its signing key")
         try:
@@ -153,7 +206,7 @@ class JwksVerifier:
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": ["exp", "sub", "iss", "aud"]},
-                leeway=5,
+                leeway=LEEWAY,
             )
         except jwt.ExpiredSignatureError as exc:
             raise AuthError("token expired") from exc
@@ -166,4 +219,5 @@ class JwksVerifier:
         problem = _bad_subject(claims.get("sub"))
         if problem:
             raise AuthError(problem)
-        return claims
+        self._remember(token, claims, kid, key)
+        return dict(claims)

@@ -74,14 +74,14 @@ def _find(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseExc
 
 
 async def chat_turn(
-    settings: Settings, db: Database, user_id: str, conversation_id: int | None, message: str
+    settings: Settings,
+    db: Database,
+    connector: McpConnector,
+    user_id: str,
+    conversation_id: int | None,
+    message: str,
 ) -> ChatResult:
     conversation_id, history = await run_in_threadpool(_begin_turn, db, user_id, conversation_id, message)
-    connector = McpConnector(
-        settings.mcp_server_url,
-        settings.mcp_service_token.get_secret_value(),
-        timeout=settings.mcp_timeout_seconds,
-    )
     calls: list[dict[str, Any]] = []
     try:
         async with AsyncExitStack() as stack:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from todo_backend.settings import DEFAULT_SQLITE_PATH
@@ -17,6 +19,17 @@ from todo_backend.settings import DEFAULT_SQLITE_PATH
 # Errors that mean "the database cannot be reached right now" (down, restarting, pool exhausted),
 # not a bug: the request may be retried.
 UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+# Pooled PostgreSQL connections per process, and how many more may be opened for a burst (those
+# are closed again when returned). The pool holds the usual number of requests in flight, so steady
+# traffic reuses connections instead of opening and closing one per request.
+POOL_SIZE = 10
+MAX_OVERFLOW = 5
+# PostgreSQL connections for reads on the event loop (`Database.fetch_async`), per process.
+READ_POOL_SIZE = 5
+# Seconds a request waits for a free connection (SQLAlchemy's pool_timeout): then a 503.
+POOL_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5
 
 
 def normalize_database_url(raw: str) -> str:
@@ -46,7 +59,25 @@ def is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+def closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether an idle PostgreSQL connection has been closed from the other side.
+
+    An idle connection is sent nothing, unless the server ends it (a restart or shutdown sends a
+    FATAL message, then closes the socket) or the socket is reset: either way it becomes readable.
+    One poll() instead of a `SELECT 1` round trip per checkout (SQLAlchemy's pre-ping).
+    """
+    if dbapi_connection.closed:
+        return True
+    try:
+        fd = dbapi_connection.fileno()
+    except Exception:  # psycopg raises when the connection is already broken
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def make_engine(url: str, *, pool_size: int = POOL_SIZE) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -63,22 +94,191 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=10,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": 5},
+        max_overflow=MAX_OVERFLOW,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT},
     )
+
+    @event.listens_for(engine, "checkout")
+    def _check_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # The pool replaces a connection that raises this (up to three times), so a database that
+        # restarted costs no request an error once it accepts connections again.
+        if closed_by_server(dbapi_connection):
+            raise sa_exc.DisconnectionError("the database closed this connection")
+
+    return engine
+
+
+class CompiledSelect:
+    """A Core SELECT compiled once for one dialect, for `Database.fetch`.
+
+    Rows are plain tuples, converted by the selected columns' own result processors (none for
+    this schema on PostgreSQL; booleans and datetimes on SQLite), so they hold what SQLAlchemy's
+    rows would.
+    """
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.statement = statement  # kept alive: `Database` keys its compiled statements by id()
+        self.sql = str(compiled)
+        self._order = list(compiled.positiontup or []) if compiled.positional else None
+        processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+        self._processors = processors if any(processors) else None
+
+    def parameters(self, values: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        return values if self._order is None else tuple(values[name] for name in self._order)
+
+    def rows(self, raw: list[Any]) -> list[tuple[Any, ...]]:
+        if self._processors is None:
+            return raw
+        processors = self._processors
+        return [
+            tuple(value if convert is None else convert(value) for convert, value in zip(processors, row, strict=True))
+            for row in raw
+        ]
+
+
+class AsyncReadPool:
+    """PostgreSQL connections for single-statement reads that run on the event loop.
+
+    A read through a worker thread costs a thread hop and the GIL changing hands several times;
+    here the query waits on the event loop like any other I/O. Connections are in autocommit
+    (one statement, one round trip), at most `size` of them, opened when none is idle, so while
+    the database is down a read fails at once (503) rather than waiting. An idle connection the
+    server has closed is dropped; one that saw an error, or whose query was cancelled half-way,
+    is closed instead of reused. Past `size` reads in flight, a read waits for a free connection
+    up to `timeout` seconds, then fails as SQLAlchemy's pool does.
+    """
+
+    def __init__(self, engine: Engine, *, size: int = READ_POOL_SIZE, timeout: float = POOL_TIMEOUT) -> None:
+        import psycopg  # only this pool needs the driver's async side
+
+        self._psycopg = psycopg
+        self._dialect = engine.dialect
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        self._connect_args = (cargs, {**cparams, "connect_timeout": CONNECT_TIMEOUT, "autocommit": True})
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[Any] = []
+        self._timeout = timeout
+        self._closed = False
+
+    async def fetch(self, sql: str, parameters: Any) -> list[tuple[Any, ...]]:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise sa_exc.TimeoutError(f"no database connection free within {self._timeout:g} s") from None
+        try:
+            connection = await self._connection(sql, parameters)
+            try:
+                cursor = await connection.execute(sql, parameters)
+                rows = await cursor.fetchall()
+            except BaseException as exc:
+                await self._discard(connection)
+                if isinstance(exc, self._psycopg.Error):
+                    raise self._wrapped(exc, sql, parameters) from exc
+                raise
+            if self._closed:
+                await self._discard(connection)
+            else:
+                self._idle.append(connection)
+            return rows
+        finally:
+            self._slots.release()
+
+    async def _connection(self, sql: str, parameters: Any) -> Any:
+        while self._idle:
+            connection = self._idle.pop()
+            if not closed_by_server(connection):
+                return connection
+            await self._discard(connection)
+        cargs, cparams = self._connect_args
+        try:
+            return await self._psycopg.AsyncConnection.connect(*cargs, **cparams)
+        except self._psycopg.Error as exc:
+            raise self._wrapped(exc, sql, parameters) from exc
+
+    def _wrapped(self, exc: Exception, sql: str, parameters: Any) -> Exception:
+        """The driver's error as SQLAlchemy's (OperationalError and the rest), as the routes expect."""
+        return sa_exc.DBAPIError.instance(sql, parameters, exc, self._psycopg.Error, dialect=self._dialect)
+
+    @staticmethod
+    async def _discard(connection: Any) -> None:
+        try:
+            await connection.close()
+        except Exception:
+            pass
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await self._discard(connection)
 
 
 class Database:
     """One engine plus a session factory; created by the app, never at import time."""
 
-    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool; each statement commits by itself, so a read is one round trip (no BEGIN,
+        # no COMMIT). A connection goes back to the pool in its usual transactional mode.
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._compiled: dict[int, CompiledSelect] = {}
+        self._reads: AsyncReadPool | None = None
+
+    def _compiled_select(self, statement: Select[Any]) -> CompiledSelect:
+        query = self._compiled.get(id(statement))
+        if query is None or query.statement is not statement:
+            query = self._compiled[id(statement)] = CompiledSelect(statement, self.engine.dialect)
+        return query
+
+    async def fetch_async(self, statement: Select[Any], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """`fetch` without a worker thread: on PostgreSQL through `AsyncReadPool` (opened on first use)."""
+        if self.engine.dialect.name != "postgresql":
+            from starlette.concurrency import run_in_threadpool
+
+            return await run_in_threadpool(self.fetch, statement, parameters)
+        query = self._compiled_select(statement)
+        if self._reads is None:
+            self._reads = AsyncReadPool(self.engine)
+        return query.rows(await self._reads.fetch(query.sql, query.parameters(parameters)))
+
+    def fetch(self, statement: Select[Any], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """All rows of a module-level SELECT, as tuples: the cheapest read there is.
+
+        SQLAlchemy compiles the statement once; each call is then a pooled connection's DBAPI
+        cursor and one round trip outside a transaction, without SQLAlchemy's per-execution work
+        (cache key, execution context, a Row object per row), which for a list of tasks costs
+        more than the query itself. Errors are SQLAlchemy's, as from `Connection.execute`, and a
+        connection the error shows to be dead is dropped from the pool.
+        """
+        query = self._compiled_select(statement)
+        dialect = self.engine.dialect
+        with self._autocommit.connect() as connection:
+            dbapi_connection = connection.connection.dbapi_connection
+            cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(query.sql, query.parameters(parameters))
+                raw = cursor.fetchall()
+            except dialect.loaded_dbapi.Error as exc:
+                dead = dialect.is_disconnect(exc, dbapi_connection, cursor)
+                if dead:
+                    connection.invalidate(exc)
+                raise sa_exc.DBAPIError.instance(
+                    query.sql, parameters, exc, dialect.loaded_dbapi.Error, connection_invalidated=dead, dialect=dialect
+                ) from exc
+            finally:
+                cursor.close()
+        return query.rows(raw)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -89,6 +289,12 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    async def close_async(self) -> None:
+        """Closes the event loop's connections (`fetch_async`); call before `dispose`, on that loop."""
+        if self._reads is not None:
+            await self._reads.close()
+            self._reads = None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -93,6 +93,28 @@ describe("auth on PGlite", () => {
     expect((await jwtVerify(viaApi.token, createLocalJWKSet(jwks))).payload.sub).toBe(user.id);
   });
 
+  it("looks sessions up without signing a JWT; tokens still come from /api/auth/token", async () => {
+    const auth = betterAuth(options);
+    const signUp = await auth.handler(
+      new Request(`${BASE}/api/auth/sign-up/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: BASE },
+        body: JSON.stringify({ email: "grace@example.com", password: "correct horse battery", name: "Grace" }),
+      }),
+    );
+    const cookie = cookieHeader(signUp);
+    const viaHttp = await auth.handler(new Request(`${BASE}/api/auth/get-session`, { headers: { cookie } }));
+    expect(viaHttp.status).toBe(200);
+    expect(((await viaHttp.json()) as { user: { email: string } }).user.email).toBe("grace@example.com");
+    expect(viaHttp.headers.get("set-auth-jwt")).toBeNull();
+    // What a signed-in page render calls: only the session, no token.
+    const viaApi = await auth.api.getSession({ headers: new Headers({ cookie }), returnHeaders: true });
+    expect(viaApi.response?.user.email).toBe("grace@example.com");
+    expect(viaApi.headers.get("set-auth-jwt")).toBeNull();
+    const token = await auth.handler(new Request(`${BASE}/api/auth/token`, { headers: { cookie } }));
+    expect(((await token.json()) as { token: string }).token.split(".")).toHaveLength(3);
+  });
+
   it("refuses a token request without a session", async () => {
     const auth = betterAuth(options);
     const response = await auth.handler(new Request(`${BASE}/api/auth/token`));

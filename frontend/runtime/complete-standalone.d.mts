@@ -1,0 +1,2 @@
+export const OPTIONAL_MANIFESTS: string[];
+export function completeStandalone(standaloneDir: string): string[];
