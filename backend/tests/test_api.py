@@ -309,6 +309,30 @@ def test_jwks_is_cached_and_refetched_for_a_new_kid(api, jwks, make_user):
         jwks.keys.remove(rotated)
 
 
+def test_not_found_is_one_404_body_on_every_route(api, make_user):
+    alice, bob = make_user(), make_user()
+    task = api.post(tasks_url(alice.id), json={"title": "alice only"}, headers=alice.headers).json()["id"]
+    chat = api.post(f"/api/{alice.id}/chat", json={"message": "show my tasks"}, headers=alice.headers).json()
+    conversation = chat["conversation_id"]
+    for method, url, body, detail in [
+        ("GET", tasks_url(bob.id, f"/{task}"), None, f"Task {task} not found"),
+        ("PUT", tasks_url(bob.id, f"/{task}"), {"title": "x"}, f"Task {task} not found"),
+        ("DELETE", tasks_url(bob.id, f"/{task}"), None, f"Task {task} not found"),
+        ("PATCH", tasks_url(bob.id, f"/{task}/complete"), None, f"Task {task} not found"),
+        ("GET", f"/api/{bob.id}/conversations/{conversation}/messages", None, f"Conversation {conversation} not found"),
+        (
+            "POST",
+            f"/api/{bob.id}/chat",
+            {"conversation_id": conversation, "message": "hi"},
+            f"Conversation {conversation} not found",
+        ),
+    ]:
+        response = api.request(method, url, json=body, headers=bob.headers)
+        assert response.status_code == 404, (method, url, response.text)
+        assert response.headers["content-type"] == "application/json", (method, url)
+        assert response.json() == {"detail": detail}, (method, url)
+
+
 def test_conversations_404_for_other_users(api, make_user):
     alice, bob = make_user(), make_user()
     chat = api.post(f"/api/{alice.id}/chat", json={"message": "show my tasks"}, headers=alice.headers).json()

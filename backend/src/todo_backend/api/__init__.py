@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from todo_backend import tasks
 from todo_backend.api.routes import account, chat, ops
 from todo_backend.api.routes import tasks as task_routes
 from todo_backend.auth import JwksVerifier
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(tasks.NotFound, _not_found)
     for router in (ops.router, task_routes.router, chat.router, account.router):
         app.include_router(router)
     return app
@@ -81,6 +83,11 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     return JSONResponse(
         {"detail": "the database is unavailable; try again shortly"}, status_code=503, headers={"Retry-After": "2"}
     )
+
+
+async def _not_found(_request: Request, exc: tasks.NotFound) -> JSONResponse:
+    # From any route: the row does not exist or is another user's (the caller cannot tell which).
+    return JSONResponse({"detail": str(exc)}, status_code=404)
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 
 from todo_backend import tasks
 from todo_backend.api.deps import CurrentUser, DatabaseDep, McpDep, SessionDep, SettingsDep
-from todo_backend.api.routes.tasks import not_found
 from todo_backend.api.schemas import ERRORS, NOT_FOUND, ChatIn, ChatOut, ConversationOut, Detail, MessageOut
 from todo_backend.chat import ChatFailed, chat_turn
 
@@ -20,8 +19,6 @@ router = APIRouter(prefix="/api/{user_id}", tags=["chat"], responses=ERRORS)
 async def chat(user: CurrentUser, body: ChatIn, settings: SettingsDep, db: DatabaseDep, mcp: McpDep) -> Any:
     try:
         result = await chat_turn(settings, db, mcp, user, body.conversation_id, body.message)
-    except tasks.NotFound as exc:
-        raise not_found(exc) from exc
     except ChatFailed as exc:
         return JSONResponse({"detail": exc.detail, "conversation_id": exc.conversation_id}, status_code=exc.status_code)
     return {"conversation_id": result.conversation_id, "response": result.response, "tool_calls": result.tool_calls}
@@ -39,7 +36,4 @@ def list_conversations(user: CurrentUser, session: SessionDep) -> list[dict[str,
 def list_messages(
     user: CurrentUser, session: SessionDep, conversation_id: Annotated[int, Path(ge=1, le=tasks.ID_MAX)]
 ) -> list[dict[str, Any]]:
-    try:
-        return [tasks.message_dict(m) for m in tasks.list_messages(session, user, conversation_id)]
-    except tasks.NotFound as exc:
-        raise not_found(exc) from exc
+    return [tasks.message_dict(m) for m in tasks.list_messages(session, user, conversation_id)]

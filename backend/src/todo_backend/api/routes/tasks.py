@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pydantic_core
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from todo_backend import tasks
 from todo_backend.api.deps import CurrentUser, DatabaseDep, SessionDep
 from todo_backend.api.schemas import ERRORS, NOT_FOUND, CompleteBody, TaskCreate, TaskIdPath, TaskOut, TaskUpdate
 
 router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=ERRORS)
-
-
-def not_found(exc: tasks.NotFound) -> HTTPException:
-    return HTTPException(404, str(exc))
 
 
 @router.get("", response_model=list[TaskOut])
@@ -39,36 +35,27 @@ def create_task(user: CurrentUser, session: SessionDep, body: TaskCreate) -> dic
 
 @router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
 def get_task(user: CurrentUser, session: SessionDep, task_id: TaskIdPath) -> dict[str, Any]:
-    try:
-        return tasks.task_dict(tasks.get_task(session, user, task_id))
-    except tasks.NotFound as exc:
-        raise not_found(exc) from exc
+    return tasks.task_dict(tasks.get_task(session, user, task_id))
 
 
 @router.put("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
 def update_task(user: CurrentUser, session: SessionDep, task_id: TaskIdPath, body: TaskUpdate) -> dict[str, Any]:
-    try:
-        task = tasks.update_task(
-            session,
-            user,
-            task_id,
-            title=body.title,
-            description=body.description,
-            completed=body.completed,
-            # `"description": null` clears it; leaving the key out keeps it.
-            clear_description="description" in body.model_fields_set and body.description is None,
-        )
-    except tasks.NotFound as exc:
-        raise not_found(exc) from exc
+    task = tasks.update_task(
+        session,
+        user,
+        task_id,
+        title=body.title,
+        description=body.description,
+        completed=body.completed,
+        # `"description": null` clears it; leaving the key out keeps it.
+        clear_description="description" in body.model_fields_set and body.description is None,
+    )
     return tasks.task_dict(task)
 
 
 @router.delete("/{task_id}", status_code=204, responses=NOT_FOUND)
 def delete_task(user: CurrentUser, session: SessionDep, task_id: TaskIdPath) -> Response:
-    try:
-        tasks.delete_task(session, user, task_id)
-    except tasks.NotFound as exc:
-        raise not_found(exc) from exc
+    tasks.delete_task(session, user, task_id)
     return Response(status_code=204)
 
 
@@ -77,7 +64,4 @@ def complete_task(
     user: CurrentUser, session: SessionDep, task_id: TaskIdPath, body: CompleteBody | None = None
 ) -> dict[str, Any]:
     completed = body.completed if body is not None else True
-    try:
-        return tasks.task_dict(tasks.set_completed(session, user, task_id, completed))
-    except tasks.NotFound as exc:
-        raise not_found(exc) from exc
+    return tasks.task_dict(tasks.set_completed(session, user, task_id, completed))
