@@ -29,7 +29,7 @@ class TaskOut(BaseModel):
 
 class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=tasks.TITLE_MAX)
     description: str | None = Field(default=None, max_length=tasks.DESCRIPTION_MAX)
 
     @field_validator("title", mode="before")
@@ -45,7 +45,7 @@ class TaskCreate(BaseModel):
 
 class TaskUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: str | None = Field(default=None, min_length=1, max_length=tasks.TITLE_MAX)
     description: str | None = Field(default=None, max_length=tasks.DESCRIPTION_MAX)
     completed: bool | None = None
 
@@ -115,7 +115,7 @@ class Detail(BaseModel):
 
 
 UserIdPath = Annotated[str, Path(min_length=1, max_length=255)]
-TaskIdPath = Annotated[int, Path(ge=1, le=tasks.ID_MAX)]
+IdPath = Annotated[int, Path(ge=1, le=tasks.ID_MAX)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Detail, "description": "Missing or invalid token"},
     403: {"model": Detail, "description": "The path's user is not the token's subject"},

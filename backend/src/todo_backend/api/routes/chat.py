@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from todo_backend import tasks
 from todo_backend.api.deps import CurrentUser, DatabaseDep, McpDep, SessionDep, SettingsDep
-from todo_backend.api.schemas import ERRORS, NOT_FOUND, ChatIn, ChatOut, ConversationOut, Detail, MessageOut
+from todo_backend.api.schemas import ERRORS, NOT_FOUND, ChatIn, ChatOut, ConversationOut, Detail, IdPath, MessageOut
 from todo_backend.chat import ChatFailed, chat_turn
 
 router = APIRouter(prefix="/api/{user_id}", tags=["chat"], responses=ERRORS)
@@ -33,7 +33,5 @@ def list_conversations(user: CurrentUser, session: SessionDep) -> list[dict[str,
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=list[MessageOut], responses=NOT_FOUND)
-def list_messages(
-    user: CurrentUser, session: SessionDep, conversation_id: Annotated[int, Path(ge=1, le=tasks.ID_MAX)]
-) -> list[dict[str, Any]]:
+def list_messages(user: CurrentUser, session: SessionDep, conversation_id: IdPath) -> list[dict[str, Any]]:
     return [tasks.message_dict(m) for m in tasks.list_messages(session, user, conversation_id)]
