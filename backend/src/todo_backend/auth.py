@@ -15,6 +15,7 @@ import httpx
 import jwt
 
 from todo_backend.auth_errors import AuthError, KeysUnavailable
+from todo_backend.models import USER_ID_MAX
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,8 @@ ALGORITHMS = ["EdDSA", "ES256", "ES512", "PS256", "RS256"]
 KEY_TYPES = {"EdDSA": "OKP", "ES256": "EC", "ES512": "EC", "PS256": "RSA", "RS256": "RSA"}
 # A whole JWKS fetch, however the server trickles its answer; no request waits longer for keys.
 FETCH_TIMEOUT = 5.0
-# `sub` becomes `user_id`, a VARCHAR(255) that PostgreSQL stores as text (no NUL, valid UTF-8).
-SUBJECT_MAX = 255
+# `sub` becomes `user_id`: no longer than its column, and text PostgreSQL can store (no NUL, valid UTF-8).
+SUBJECT_MAX = USER_ID_MAX
 # Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
 LEEWAY = 5
 # Verified tokens remembered (a few hundred bytes each). The frontend mints one token per session

@@ -29,6 +29,7 @@ from todo_backend import tasks
 from todo_backend.db import UNAVAILABLE, Database
 from todo_backend.guards import MAX_BODY_BYTES, json_server_error
 from todo_backend.logs import RequestIdMiddleware, configure_logging, uvicorn_log_config
+from todo_backend.models import USER_ID_MAX
 from todo_backend.settings import Settings
 from todo_backend.startup import collections_paused
 
@@ -49,7 +50,7 @@ DEFAULT_ALLOWED_HOSTS = [
     "mcp-service.todo-app.svc.cluster.local:*",
 ]
 
-UserId = Annotated[str, Field(min_length=1, max_length=255, description="The task owner's id")]
+UserId = Annotated[str, Field(min_length=1, max_length=USER_ID_MAX, description="The task owner's id")]
 TaskId = Annotated[int, Field(ge=1, le=tasks.ID_MAX, description="The task's id")]
 
 
@@ -82,7 +83,7 @@ def build_server(db: Database) -> MCPServer:
     @server.tool(description="Create a task for the user.", structured_output=False)
     async def add_task(
         user_id: UserId,
-        title: Annotated[str, Field(description="Short title, 1-200 characters")],
+        title: Annotated[str, Field(description=f"Short title, 1-{tasks.TITLE_MAX} characters")],
         description: Annotated[str | None, Field(description="Optional details")] = None,
     ) -> CallToolResult:
         def run(session: Session) -> Any:

@@ -17,10 +17,9 @@ from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from todo_backend.db import Database
-from todo_backend.models import Conversation, Message, Task, utcnow
+from todo_backend.models import TITLE_MAX, Conversation, Message, Task, utcnow
 
 StatusFilter = Literal["all", "pending", "completed"]
-TITLE_MAX = 200
 ID_MAX = 2_147_483_647  # ids are 32-bit integers in PostgreSQL
 DESCRIPTION_MAX = 2000
 

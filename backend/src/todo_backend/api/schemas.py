@@ -9,6 +9,7 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from todo_backend import tasks
+from todo_backend.models import USER_ID_MAX
 
 
 def _reject_nul(value: str | None) -> str | None:
@@ -114,7 +115,7 @@ class Detail(BaseModel):
     detail: str
 
 
-UserIdPath = Annotated[str, Path(min_length=1, max_length=255)]
+UserIdPath = Annotated[str, Path(min_length=1, max_length=USER_ID_MAX)]
 IdPath = Annotated[int, Path(ge=1, le=tasks.ID_MAX)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Detail, "description": "Missing or invalid token"},
