@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
@@ -95,7 +95,7 @@ def build_server(db: Database) -> MCPServer:
     @server.tool(description="List the user's tasks, newest first.", structured_output=False)
     async def list_tasks(
         user_id: UserId,
-        status: Literal["all", "pending", "completed"] = "all",
+        status: tasks.StatusFilter = "all",
     ) -> CallToolResult:
         def run(session: Session) -> Any:
             return [

@@ -20,6 +20,7 @@ from todo_backend.db import Database
 from todo_backend.models import TITLE_MAX, Conversation, Message, Task, utcnow
 
 StatusFilter = Literal["all", "pending", "completed"]
+Role = Literal["user", "assistant"]
 ID_MAX = 2_147_483_647  # ids are 32-bit integers in PostgreSQL
 DESCRIPTION_MAX = 2000
 
@@ -229,7 +230,7 @@ def add_message(
     session: Session,
     user_id: str,
     conversation: Conversation,
-    role: Literal["user", "assistant"],
+    role: Role,
     content: str,
     tool_calls: list[dict[str, Any]] | None = None,
 ) -> Message:

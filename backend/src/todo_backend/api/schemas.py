@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -105,7 +105,7 @@ class ConversationOut(BaseModel):
 
 class MessageOut(BaseModel):
     id: int
-    role: Literal["user", "assistant"]
+    role: tasks.Role
     content: str
     tool_calls: list[ToolCallOut] | None
     created_at: datetime
