@@ -29,7 +29,7 @@ from todo_backend import tasks
 from todo_backend.db import UNAVAILABLE, Database
 from todo_backend.guards import MAX_BODY_BYTES, json_server_error
 from todo_backend.logs import RequestIdMiddleware, configure_logging, uvicorn_log_config
-from todo_backend.models import USER_ID_MAX
+from todo_backend.models import USER_ID_MAX, Task
 from todo_backend.settings import Settings
 from todo_backend.startup import collections_paused
 
@@ -60,10 +60,15 @@ def _result(payload: Any) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=json.dumps(payload))], structured_content=structured)
 
 
+def _changed(task: Task, status: str) -> dict[str, Any]:
+    """What a tool that changed one task answers."""
+    return {"task_id": task.id, "status": status, "title": task.title}
+
+
 def build_server(db: Database) -> MCPServer:
     server = MCPServer(name="todo-mcp", instructions="Manage one user's todo list.")
 
-    async def in_thread(fn: Callable[[Session], Any]) -> Any:
+    async def answer(fn: Callable[[Session], Any]) -> CallToolResult:
         """Run `fn` in a worker thread inside one transaction; domain errors become tool errors."""
 
         def run() -> Any:
@@ -71,7 +76,7 @@ def build_server(db: Database) -> MCPServer:
                 return fn(session)
 
         try:
-            return await anyio.to_thread.run_sync(run)
+            payload = await anyio.to_thread.run_sync(run)
         except tasks.NotFound as exc:
             raise ToolError(str(exc)) from exc
         except tasks.InvalidInput as exc:
@@ -79,6 +84,7 @@ def build_server(db: Database) -> MCPServer:
         except UNAVAILABLE as exc:
             log.warning("database unavailable", extra={"error": type(exc).__name__})
             raise ToolError("The task database is unavailable right now; try again shortly") from exc
+        return _result(payload)
 
     @server.tool(description="Create a task for the user.", structured_output=False)
     async def add_task(
@@ -86,40 +92,26 @@ def build_server(db: Database) -> MCPServer:
         title: Annotated[str, Field(description=f"Short title, 1-{tasks.TITLE_MAX} characters")],
         description: Annotated[str | None, Field(description="Optional details")] = None,
     ) -> CallToolResult:
-        def run(session: Session) -> Any:
-            task = tasks.create_task(session, user_id, title, description)
-            return {"task_id": task.id, "status": "created", "title": task.title}
-
-        return _result(await in_thread(run))
+        return await answer(
+            lambda session: _changed(tasks.create_task(session, user_id, title, description), "created")
+        )
 
     @server.tool(description="List the user's tasks, newest first.", structured_output=False)
-    async def list_tasks(
-        user_id: UserId,
-        status: tasks.StatusFilter = "all",
-    ) -> CallToolResult:
-        def run(session: Session) -> Any:
-            return [
+    async def list_tasks(user_id: UserId, status: tasks.StatusFilter = "all") -> CallToolResult:
+        return await answer(
+            lambda session: [
                 {"id": t["id"], "title": t["title"], "completed": t["completed"]}
                 for t in tasks.list_tasks(session, user_id, status)
             ]
-
-        return _result(await in_thread(run))
+        )
 
     @server.tool(description="Mark a task as completed (never un-completes).", structured_output=False)
     async def complete_task(user_id: UserId, task_id: TaskId) -> CallToolResult:
-        def run(session: Session) -> Any:
-            task = tasks.set_completed(session, user_id, task_id, True)
-            return {"task_id": task.id, "status": "completed", "title": task.title}
-
-        return _result(await in_thread(run))
+        return await answer(lambda session: _changed(tasks.set_completed(session, user_id, task_id, True), "completed"))
 
     @server.tool(description="Delete a task.", structured_output=False)
     async def delete_task(user_id: UserId, task_id: TaskId) -> CallToolResult:
-        def run(session: Session) -> Any:
-            task = tasks.delete_task(session, user_id, task_id)
-            return {"task_id": task.id, "status": "deleted", "title": task.title}
-
-        return _result(await in_thread(run))
+        return await answer(lambda session: _changed(tasks.delete_task(session, user_id, task_id), "deleted"))
 
     @server.tool(description="Change a task's title and/or description.", structured_output=False)
     async def update_task(
@@ -128,11 +120,11 @@ def build_server(db: Database) -> MCPServer:
         title: Annotated[str | None, Field(description="New title")] = None,
         description: Annotated[str | None, Field(description="New description")] = None,
     ) -> CallToolResult:
-        def run(session: Session) -> Any:
-            task = tasks.update_task(session, user_id, task_id, title=title, description=description)
-            return {"task_id": task.id, "status": "updated", "title": task.title}
-
-        return _result(await in_thread(run))
+        return await answer(
+            lambda session: _changed(
+                tasks.update_task(session, user_id, task_id, title=title, description=description), "updated"
+            )
+        )
 
     @server.custom_route("/health", methods=["GET"])
     async def health(_request: Request) -> JSONResponse:
