@@ -35,6 +35,9 @@ from todo_backend.startup import collections_paused
 
 log = logging.getLogger(__name__)
 
+# The endpoint (streamable HTTP); the service token and the POST-only rule guard everything under it.
+MCP_PATH = "/mcp"
+
 # The in-cluster service name (short and qualified) next to loopback; more via MCP_ALLOWED_HOSTS.
 DEFAULT_ALLOWED_HOSTS = [
     "127.0.0.1:*",
@@ -133,45 +136,41 @@ def build_server(db: Database) -> MCPServer:
     return server
 
 
-class ServiceTokenMiddleware:
-    """`/mcp` requires `Authorization: Bearer $MCP_SERVICE_TOKEN`; `/health` stays open."""
+class McpGateMiddleware:
+    """What `/mcp` checks before the SDK sees a request; `/health` stays open.
+
+    First `Authorization: Bearer $MCP_SERVICE_TOKEN` (401 without it, whatever the method and
+    body), then POST only: 405 for GET (no server-sent event stream) and DELETE. In stateless JSON
+    mode there is no session to stream to, resume or end, yet the SDK would still hold a GET open
+    as an event stream for as long as the client keeps it.
+    """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
         self.expected = f"Bearer {token}".encode()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path", "").startswith("/mcp"):
-            supplied = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(supplied, self.expected):
-                response = JSONResponse(
-                    {"detail": "missing or invalid service token"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-class PostOnlyMiddleware:
-    """`/mcp` answers POST only: 405 for GET (no server-sent event stream) and DELETE.
-
-    In stateless JSON mode there is no session to stream to, resume or end, yet the SDK would
-    still hold a GET open as an event stream for as long as the client keeps it.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path", "").startswith("/mcp") and scope["method"] != "POST":
-            response = JSONResponse(
+    def _refusal(self, scope: Scope) -> JSONResponse | None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith(MCP_PATH):
+            return None
+        supplied = dict(scope.get("headers") or []).get(b"authorization", b"")
+        if not hmac.compare_digest(supplied, self.expected):
+            return JSONResponse(
+                {"detail": "missing or invalid service token"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if scope["method"] != "POST":
+            return JSONResponse(
                 {"detail": "only POST is supported (stateless JSON responses)"},
                 status_code=405,
                 headers={"Allow": "POST"},
             )
-            await response(scope, receive, send)
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -196,7 +195,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     db = db or Database(settings.sqlalchemy_url)
     server = build_server(db)
     app = server.streamable_http_app(
-        streamable_http_path="/mcp",
+        streamable_http_path=MCP_PATH,
         # Stateless JSON responses: any replica can answer any call, and nothing is held open.
         stateless_http=True,
         json_response=True,
@@ -204,8 +203,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         transport_security=transport_security(settings),
     )
     app.add_exception_handler(Exception, json_server_error)
-    # The service token is checked first: without it, every method and body gets the same 401.
-    return RequestIdMiddleware(ServiceTokenMiddleware(PostOnlyMiddleware(app), token))
+    return RequestIdMiddleware(McpGateMiddleware(app, token))
 
 
 def main(argv: list[str] | None = None) -> None:
