@@ -28,8 +28,18 @@ class TaskOut(BaseModel):
     updated_at: datetime
 
 
-class TaskCreate(BaseModel):
+class _TaskBody(BaseModel):
+    """What the create and update bodies share: unknown keys ignored, no NUL in title or description."""
+
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("title", "description", check_fields=False)
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        return _reject_nul(value)
+
+
+class TaskCreate(_TaskBody):
     title: str = Field(min_length=1, max_length=tasks.TITLE_MAX)
     description: str | None = Field(default=None, max_length=tasks.DESCRIPTION_MAX)
 
@@ -38,14 +48,8 @@ class TaskCreate(BaseModel):
     def _trim_title(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("title", "description")
-    @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        return _reject_nul(value)
 
-
-class TaskUpdate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class TaskUpdate(_TaskBody):
     title: str | None = Field(default=None, min_length=1, max_length=tasks.TITLE_MAX)
     description: str | None = Field(default=None, max_length=tasks.DESCRIPTION_MAX)
     completed: bool | None = None
@@ -64,11 +68,6 @@ class TaskUpdate(BaseModel):
         if value is None:
             raise ValueError("completed may not be null")
         return value
-
-    @field_validator("title", "description")
-    @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        return _reject_nul(value)
 
 
 class CompleteBody(BaseModel):
