@@ -11,7 +11,7 @@ simply not found (404), and of two concurrent deletes exactly one deletes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -123,6 +123,16 @@ def get_task(session: Session, user_id: str, task_id: int) -> Task:
     return task
 
 
+Row = TypeVar("Row", Task, Conversation, Message)
+
+
+def _inserted(session: Session, row: Row) -> Row:
+    """`row`, inserted, with its id."""
+    session.add(row)
+    session.flush()
+    return row
+
+
 def create_task(session: Session, user_id: str, title: str, description: str | None = None) -> Task:
     now = utcnow()
     task = Task(
@@ -133,9 +143,7 @@ def create_task(session: Session, user_id: str, title: str, description: str | N
         created_at=now,
         updated_at=now,
     )
-    session.add(task)
-    session.flush()
-    return task
+    return _inserted(session, task)
 
 
 def update_task(
@@ -192,10 +200,7 @@ def delete_user_data(session: Session, user_id: str) -> None:
 
 def create_conversation(session: Session, user_id: str) -> Conversation:
     now = utcnow()
-    conversation = Conversation(user_id=user_id, created_at=now, updated_at=now)
-    session.add(conversation)
-    session.flush()
-    return conversation
+    return _inserted(session, Conversation(user_id=user_id, created_at=now, updated_at=now))
 
 
 def get_conversation(session: Session, user_id: str, conversation_id: int) -> Conversation:
@@ -253,9 +258,7 @@ def add_message(
         tool_calls=tool_calls,
         created_at=now,
     )
-    session.add(message)
-    session.flush()
-    return message
+    return _inserted(session, message)
 
 
 def message_dict(message: Message) -> dict[str, Any]:
