@@ -16,6 +16,7 @@ import jwt
 
 from todo_backend.auth_errors import AuthError, KeysUnavailable
 from todo_backend.models import USER_ID_MAX
+from todo_backend.settings import JWKS_CACHE_SECONDS, JWKS_REFETCH_INTERVAL
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,8 @@ class JwksVerifier:
         *,
         issuer: str,
         audience: str,
-        refetch_interval: float = 10.0,
-        cache_seconds: float = 3600.0,
+        refetch_interval: float = JWKS_REFETCH_INTERVAL,
+        cache_seconds: float = JWKS_CACHE_SECONDS,
         fetch_timeout: float = FETCH_TIMEOUT,
         cache_size: int = VERIFIED_CACHE_SIZE,
         clock: Callable[[], float] = time.time,

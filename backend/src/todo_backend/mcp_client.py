@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from todo_backend.logs import request_id_var
+from todo_backend.settings import MCP_TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class McpConnector:
     it makes, so one id ties the backend's and the MCP server's log lines together.
     """
 
-    def __init__(self, url: str, token: str, timeout: float = 15.0) -> None:
+    def __init__(self, url: str, token: str, timeout: float = MCP_TIMEOUT_SECONDS) -> None:
         self.url = url
         self.token = token
         self.timeout = timeout

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, text
 
 from todo_backend.db import is_postgres, make_engine, safe_url
+from todo_backend.settings import MIGRATE_WAIT_SECONDS
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -76,7 +77,7 @@ def wait_for_database(engine: Engine, timeout: float) -> None:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
-def upgrade_to_head(url: str, *, wait_seconds: float = 60.0) -> None:
+def upgrade_to_head(url: str, *, wait_seconds: float = MIGRATE_WAIT_SECONDS) -> None:
     """Bring the schema to head. Idempotent; safe when several replicas run it at once."""
     from alembic import command
 

@@ -8,6 +8,11 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = ".data/todo.db"
+# Defaults that the code these settings feed also takes for its own arguments.
+JWKS_REFETCH_INTERVAL = 10.0
+JWKS_CACHE_SECONDS = 3600.0
+MCP_TIMEOUT_SECONDS = 15.0
+MIGRATE_WAIT_SECONDS = 60.0
 
 
 class Settings(BaseSettings):
@@ -20,15 +25,15 @@ class Settings(BaseSettings):
     auth_jwks_url: str = "http://127.0.0.1:3000/api/auth/jwks"
     # Seconds between two JWKS fetches triggered by an unknown `kid` (stops token spam from
     # turning into a request flood against the frontend).
-    auth_jwks_refetch_interval: float = 10.0
-    auth_jwks_cache_seconds: float = 3600.0
+    auth_jwks_refetch_interval: float = JWKS_REFETCH_INTERVAL
+    auth_jwks_cache_seconds: float = JWKS_CACHE_SECONDS
 
     mcp_server_url: str = "http://127.0.0.1:8001/mcp"
     mcp_service_token: SecretStr = SecretStr("")
     # Extra Host header values the MCP server accepts, comma separated; "*" turns the
     # DNS-rebinding check off.
     mcp_allowed_hosts: str = ""
-    mcp_timeout_seconds: float = 15.0
+    mcp_timeout_seconds: float = MCP_TIMEOUT_SECONDS
 
     openai_api_key: SecretStr = SecretStr("")
     openai_base_url: str = ""
@@ -38,7 +43,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # Serve /docs, /redoc and /openapi.json (API_DOCS=1); off unless asked for.
     api_docs: bool = False
-    migrate_wait_seconds: float = Field(default=60.0, ge=0)
+    migrate_wait_seconds: float = Field(default=MIGRATE_WAIT_SECONDS, ge=0)
 
     @property
     def issuer(self) -> str:
