@@ -195,10 +195,8 @@ impl Args {
         }
         if cluster::on_minikube(ctx) && std::env::consts::OS != "linux" {
             let (_, profile) = cluster::profile_state(ctx);
-            if profile
-                .and_then(|p| p.config)
-                .is_some_and(|c| c.driver == "docker")
-            {
+            let driver = profile.and_then(|p| p.config).map(|c| c.driver);
+            if reached_through_tunnel(std::env::consts::OS, driver.as_deref()) {
                 ctx.say(format!(
                     "  (docker driver on {}: the ingress is reached through `minikube -p {} tunnel` on 127.0.0.1; keep it running)",
                     std::env::consts::OS,
@@ -222,6 +220,13 @@ impl Args {
             kube::RELEASE
         )
     }
+}
+
+/// Whether minikube's ingress is reached on 127.0.0.1 through `minikube tunnel` rather than
+/// at the node's address: the docker driver outside Linux, where the node's network lives in
+/// Docker Desktop's VM and its IP does not route from the host.
+fn reached_through_tunnel(os: &str, driver: Option<&str>) -> bool {
+    os != "linux" && driver == Some("docker")
 }
 
 /// The test hook's pod (`templates/tests/test-health.yaml`).
@@ -378,6 +383,17 @@ pub fn parse_forwarding(output: &str) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_docker_driver_outside_linux_goes_through_the_tunnel() {
+        use super::reached_through_tunnel;
+        assert!(reached_through_tunnel("macos", Some("docker")));
+        assert!(reached_through_tunnel("windows", Some("docker")));
+        assert!(!reached_through_tunnel("linux", Some("docker")));
+        // VM drivers give the node an address the host reaches.
+        assert!(!reached_through_tunnel("macos", Some("qemu2")));
+        assert!(!reached_through_tunnel("macos", None));
+    }
+
     #[test]
     fn reads_the_port_kubectl_chose() {
         let out = "Forwarding from 127.0.0.1:43567 -> 8000\nForwarding from [::1]:43567 -> 8000\n";
