@@ -288,6 +288,36 @@ def test_mcp_server_serves_with_only_what_its_image_installs(database_url, log_d
     assert "ModuleNotFoundError" not in live.log_text(), live.log_text()
 
 
+def test_mcp_server_starts_without_the_database_driver():
+    # The engine (driver and dialect imports) is made on the first tool call; the live-server
+    # tests above make it there, from concurrent worker threads too.
+    code = (
+        "import sys\n"
+        "from todo_backend.mcp_server import create_app\n"
+        "from todo_backend.settings import Settings\n"
+        "create_app(Settings(database_url='postgresql://todo@127.0.0.1:9/todo', mcp_service_token='t'))\n"
+        "bad = [n for n in ('psycopg', 'sqlalchemy.dialects.postgresql') if n in sys.modules]\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_refuses_to_start_with_a_malformed_database_url():
+    from support import BIN
+
+    result = subprocess.run(
+        [str(BIN / "todo-mcp"), "--host", "127.0.0.1", "--port", "9"],
+        env=base_env(DATABASE_URL="::not a database url::", MCP_SERVICE_TOKEN=MCP_TOKEN),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Could not parse SQLAlchemy URL" in result.stderr
+
+
 def test_refuses_to_start_without_a_service_token(tmp_path):
     from support import BIN
 

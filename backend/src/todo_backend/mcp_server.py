@@ -11,7 +11,9 @@ import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -20,6 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent
 from pydantic import Field
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -68,7 +71,31 @@ def _changed(task: Task, status: str) -> dict[str, Any]:
     return {"task_id": task.id, "status": status, "title": task.title}
 
 
-def build_server(db: Database) -> MCPServer:
+class DatabaseOnFirstUse:
+    """The tools' `Database`, made when a tool first needs it.
+
+    Creating the engine imports the database driver and SQLAlchemy's dialect, about a tenth of
+    the server's start-up, and `/health` (this server's liveness and readiness) needs neither.
+    The URL is still parsed at start, so a malformed DATABASE_URL stops the server there.
+    """
+
+    def __init__(self, url: str) -> None:
+        make_url(url)
+        self.url = url
+        self._db: Database | None = None
+        self._lock = threading.Lock()
+
+    def session(self) -> AbstractContextManager[Session]:
+        db = self._db
+        if db is None:
+            with self._lock:  # tool calls run in worker threads: one engine for all of them
+                if self._db is None:
+                    self._db = Database(self.url)
+                db = self._db
+        return db.session()
+
+
+def build_server(db: Database | DatabaseOnFirstUse) -> MCPServer:
     server = MCPServer(name="todo-mcp", instructions="Manage one user's todo list.")
 
     async def answer(fn: Callable[[Session], Any]) -> CallToolResult:
@@ -192,8 +219,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     token = settings.mcp_service_token.get_secret_value()
     if not token:
         raise SystemExit("todo-mcp: MCP_SERVICE_TOKEN is empty; set it (the backend sends the same value)")
-    db = db or Database(settings.sqlalchemy_url)
-    server = build_server(db)
+    server = build_server(db or DatabaseOnFirstUse(settings.sqlalchemy_url))
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         # Stateless JSON responses: any replica can answer any call, and nothing is held open.
