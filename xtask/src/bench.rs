@@ -732,7 +732,7 @@ impl Args {
         ));
         let pods = cluster_suite::restart_and_time(ctx, &cctx)?;
         let restart = format!(
-            "kubectl --context {context} -n {} rollout restart deployment -l {}",
+            "kubectl --context {context} -n {} rollout restart deployment -l {},component=<each app service in turn>",
             crate::kube::NAMESPACE,
             crate::kube::SELECTOR
         );

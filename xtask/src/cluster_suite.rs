@@ -462,9 +462,10 @@ pub fn changed_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
 }
 
 /// SC-002 where it is defined, a rolling update of the three app Deployments on an idle node
-/// (`kubectl rollout restart`): each new pod's container start → Ready from Kubernetes' own
-/// timestamps (whole seconds), and where the time goes, from this side's polls every 250 ms:
-/// container running → startup probe passed (`started`) → Ready.
+/// (`kubectl rollout restart`, one Deployment at a time, so that no pod's start competes with
+/// its siblings' for the node's CPU): each new pod's container start → Ready from Kubernetes'
+/// own timestamps (whole seconds), and where the time goes, from this side's polls every
+/// 250 ms: container running → startup probe passed (`started`) → Ready.
 pub fn rolling_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let t = Target::must()?;
     let cctx = ctx.for_context(&t.context);
@@ -515,22 +516,31 @@ pub struct PodStart {
     pub polled: Option<(f64, f64)>,
 }
 
-/// `kubectl rollout restart` of the app Deployments, then each new pod's start as Kubernetes
-/// and this side's polls saw it, once every workload is rolled out and Ready.
+/// `kubectl rollout restart` of each app Deployment in turn (the next once the last is rolled
+/// out), then each new pod's start as Kubernetes and this side's polls saw it.
 pub fn restart_and_time(ctx: &Ctx, cctx: &Ctx) -> Result<Vec<PodStart>> {
+    let mut out = Vec::new();
+    for service in crate::services::SERVICES {
+        out.extend(restart_one_and_time(ctx, cctx, service.name)?);
+    }
+    Ok(out)
+}
+
+/// The rolling restart of the app Deployment of `component`, timed as [`restart_and_time`] says.
+fn restart_one_and_time(ctx: &Ctx, cctx: &Ctx, component: &str) -> Result<Vec<PodStart>> {
     let before = pod_uids(cctx)?;
+    let is_new = |p: &kube::Pod| {
+        p.metadata.component() == component && !before.iter().any(|b| b.ends_with(&p.metadata.uid))
+    };
     let k = cluster::kubectl(cctx);
     let started = Instant::now();
-    ctx.run_ok(&k.rollout_restart(kube::SELECTOR))?;
+    ctx.run_ok(&k.rollout_restart(&format!("{},component={component}", kube::SELECTOR)))?;
     // pod → (running, started, ready) as first seen here.
     let mut seen: BTreeMap<String, [Option<Instant>; 3]> = BTreeMap::new();
     loop {
         let snap = cluster::snapshot(cctx)?;
         let now = Instant::now();
-        for p in snap.live_pods() {
-            if before.iter().any(|b| b.ends_with(&p.metadata.uid)) {
-                continue;
-            }
+        for p in snap.live_pods().filter(|p| is_new(p)) {
             let e = seen.entry(p.name().to_string()).or_default();
             let c = p.status.container_statuses.first();
             let marks = [
@@ -544,23 +554,25 @@ pub fn restart_and_time(ctx: &Ctx, cctx: &Ctx) -> Result<Vec<PodStart>> {
                 }
             }
         }
-        let new_pods = snap
-            .live_pods()
-            .filter(|p| !before.iter().any(|b| b.ends_with(&p.metadata.uid)))
-            .count();
-        if snap.all_ready() && new_pods >= 5 {
+        let want = snap
+            .workloads
+            .iter()
+            .find(|w| w.kind == "Deployment" && w.metadata.component() == component)
+            .map_or(1, |w| w.spec.replicas.unwrap_or(1)) as usize;
+        let new_pods = snap.live_pods().filter(|p| is_new(p)).count();
+        if snap.all_ready() && new_pods >= want {
             break;
         }
         if started.elapsed() > Duration::from_secs(300) {
-            bail!("the rolling restart did not finish within 300 s");
+            bail!("the rolling restart of the {component} did not finish within 300 s");
         }
         std::thread::sleep(Duration::from_millis(250));
     }
     let mut out = Vec::new();
-    for p in cluster::pods(cctx)?.iter().filter(|p| !p.terminating()) {
-        if before.iter().any(|b| b.ends_with(&p.metadata.uid)) {
-            continue;
-        }
+    for p in cluster::pods(cctx)?
+        .iter()
+        .filter(|p| !p.terminating() && is_new(p))
+    {
         let polled = seen.get(p.name()).and_then(|[run, start, ready]| {
             let (run, start, ready) = ((*run)?, (*start)?, (*ready)?);
             Some((
