@@ -248,7 +248,7 @@ fn helm_lint(ctx: &Ctx, tool: &Tool, label: &str, report: &mut Report) -> Result
         return missing_tool(
             ctx,
             tool.name,
-            "set XTASK_HELM3 to a Helm 3 binary; CI uses ../shared/ci-env/k8s-tools.sh",
+            "set XTASK_HELM3 to a Helm 3 binary; in CI `.ci/run` sets it",
         );
     }
     let helm = Helm { tool };

@@ -175,7 +175,7 @@ impl HelmRelease<'_> {
 
     /// Runs the chart's test hooks. Without `--logs`: Helm 3 reads the logs after the
     /// `hook-succeeded` policy has deleted a passed test's pod, and so fails every passing
-    /// run (helm/helm#9098); a failed pod stays, and smoke reads its log itself.
+    /// run; a failed pod stays, and smoke reads its log itself.
     pub fn test(&self, timeout: Duration) -> Cmd {
         self.base("test")
             .args([&format!("--timeout={}s", timeout.as_secs())])

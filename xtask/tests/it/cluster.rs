@@ -695,7 +695,7 @@ fn helm_fixtures_are_what_the_real_helm_4_and_helm_3_print() {
     ) else {
         assert!(
             !ci,
-            "helm and helm3 are required in CI (../shared/ci-env/k8s-tools.sh)"
+            "helm and helm3 are required in CI (`.ci/run` installs them)"
         );
         eprintln!("skipped: no real helm and helm3");
         return;
