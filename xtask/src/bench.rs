@@ -1127,7 +1127,7 @@ fn cpu_limits_note(root: &Path) -> Option<String> {
         .iter()
         .filter_map(|c| {
             let limit = &values["resources"][c]["limits"]["cpu"];
-            let cpu = crate::lint::cpu_milli(limit).ok()? as f64 / 1000.0;
+            let cpu = crate::kube::cpu_millis_of(limit).ok()? as f64 / 1000.0;
             Some(format!(
                 "{c} {cpu} CPU ({:.0} % of this machine's {cores} cores)",
                 cpu / cores as f64 * 100.0

@@ -248,7 +248,7 @@ fn helm_lint(ctx: &Ctx, tool: &Tool, label: &str, report: &mut Report) -> Result
         return missing_tool(
             ctx,
             tool.name,
-            "set XTASK_HELM3 to a Helm 3 binary; CI uses ../shared/ci-env/k8s-tools.sh",
+            "set XTASK_HELM3 to a Helm 3 binary; in CI `.ci/run` sets it",
         );
     }
     let helm = Helm { tool };
@@ -487,27 +487,7 @@ pub fn policy(docs: &[Doc], our_pull_policy: &str) -> Result<String> {
     }
 }
 
-/// CPU in millicores: `250m`, `1`, `0.5` (read by `kube::cpu_millis`).
-pub fn cpu_milli(q: &Value) -> Result<u64> {
-    let s = quantity_str(q)?;
-    kube::cpu_millis(&s).with_context(|| format!("cpu quantity {s:?}"))
-}
-
-/// Memory in bytes: `128Mi`, `1Gi`, `512M`, `1048576` (read by `kube::mem_bytes`).
-fn memory_bytes(q: &Value) -> Result<u64> {
-    let s = quantity_str(q)?;
-    kube::mem_bytes(&s).with_context(|| format!("memory quantity {s:?}"))
-}
-
 const MIB: f64 = (1u64 << 20) as f64;
-
-fn quantity_str(q: &Value) -> Result<String> {
-    match q {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        other => bail!("not a quantity: {other}"),
-    }
-}
 
 /// The requests the release asks for, in millicores and MiB: per pod the larger of its
 /// containers' sum and its largest init container (how the scheduler counts), times replicas.
@@ -539,12 +519,12 @@ pub fn pod_requests(pod: &Value) -> Result<(u64, f64)> {
                 let cpu = if r["cpu"].is_null() {
                     0
                 } else {
-                    cpu_milli(&r["cpu"])?
+                    kube::cpu_millis_of(&r["cpu"])?
                 };
                 let mem = if r["memory"].is_null() {
                     0
                 } else {
-                    memory_bytes(&r["memory"])?
+                    kube::mem_bytes_of(&r["memory"])?
                 };
                 Ok((cpu, mem))
             })
@@ -915,18 +895,6 @@ mod tests {
             text: String::new(),
             value: json!({"kind": "Deployment", "metadata": {"name": "x"}, "spec": {"replicas": replicas, "template": {"spec": pod}}}),
         }
-    }
-
-    #[test]
-    fn quantities() {
-        assert_eq!(cpu_milli(&json!("250m")).unwrap(), 250);
-        assert_eq!(cpu_milli(&json!("1")).unwrap(), 1000);
-        assert_eq!(cpu_milli(&json!(0.5)).unwrap(), 500);
-        assert_eq!(memory_bytes(&json!("1Gi")).unwrap(), 1 << 30);
-        assert_eq!(memory_bytes(&json!("128Mi")).unwrap(), 128 << 20);
-        assert_eq!(memory_bytes(&json!("512M")).unwrap(), 512_000_000);
-        assert!(memory_bytes(&json!("plenty")).is_err());
-        assert!(cpu_milli(&json!("lots")).is_err());
     }
 
     #[test]

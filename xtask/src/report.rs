@@ -89,8 +89,16 @@ impl Status {
 
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = serde_json::to_value(self).ok();
-        f.write_str(s.as_ref().and_then(|v| v.as_str()).unwrap_or("?"))
+        f.write_str(match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::Cached => "cached",
+            Status::Present => "present",
+            Status::Pushed => "pushed",
+            Status::Loaded => "loaded",
+            Status::Note => "note",
+        })
     }
 }
 
@@ -309,6 +317,14 @@ fn mb(bytes: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_prints_as_it_is_serialised() {
+        use Status::*;
+        for s in [Ok, Failed, Skipped, Cached, Present, Pushed, Loaded, Note] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.to_string().as_str());
+        }
+    }
 
     #[test]
     fn failed_enforced_gates_are_listed_and_written() {

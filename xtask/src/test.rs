@@ -183,11 +183,17 @@ fn need(ctx: &Ctx, tool: &Tool, install: &str) -> Result<(), Outcome> {
         return Ok(());
     }
     let msg = format!("`{}` is not installed ({install})", tool.name);
-    Err(if ctx.ci {
+    Err(unavailable(ctx, msg))
+}
+
+/// A prerequisite this machine lacks: a failure in CI, which must run every suite; a skip
+/// elsewhere.
+fn unavailable(ctx: &Ctx, msg: String) -> Outcome {
+    if ctx.ci {
         Outcome::Fail(msg)
     } else {
         Outcome::Skip(msg)
-    })
+    }
 }
 
 /// A suite's own project file; missing means a broken checkout, never a reason to skip.
@@ -326,11 +332,7 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
                 let msg =
                     "the Docker daemon does not answer (start it; in CI `.ci/run` starts one)"
                         .to_string();
-                return Err(if ctx.ci {
-                    Outcome::Fail(msg)
-                } else {
-                    Outcome::Skip(msg)
-                });
+                return Err(unavailable(ctx, msg));
             }
             vec![
                 Step::InProcess("build all (first)", images_first),
@@ -347,11 +349,7 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
             )?;
             if !std::path::Path::new(&chromium()).is_file() {
                 let msg = format!("Chromium is not installed at {} (`apt-get install chromium`, or set CHROMIUM_PATH)", chromium());
-                return Err(if ctx.ci {
-                    Outcome::Fail(msg)
-                } else {
-                    Outcome::Skip(msg)
-                });
+                return Err(unavailable(ctx, msg));
             }
             vec![
                 Step::Run(
@@ -385,11 +383,7 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
             )?;
             if crate::cluster_suite::Target::from_env().is_none() {
                 let msg = "no cluster named: set XTASK_TEST_CONTEXT (a kube context in $KUBECONFIG) and XTASK_TEST_REGISTRY (a registry it pulls from); in CI `.ci/run` starts one".to_string();
-                return Err(if ctx.ci {
-                    Outcome::Fail(msg)
-                } else {
-                    Outcome::Skip(msg)
-                });
+                return Err(unavailable(ctx, msg));
             }
             use crate::cluster_suite as c;
             vec![

@@ -1,5 +1,8 @@
 //! Resource quantities (`250m`, `192Mi`) and the scheduler's arithmetic over them.
 
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
 use super::*;
 
 /// The scheduler's view of a pod: the sum of its containers' requests, or its largest init
@@ -93,6 +96,26 @@ pub fn mem_bytes(q: &str) -> Option<u64> {
         }
     }
     q.parse().ok()
+}
+
+/// A CPU quantity as a chart or manifest holds it (`"250m"`, `"1"`, `0.5`), in millicores.
+pub fn cpu_millis_of(q: &Value) -> Result<u64> {
+    let s = quantity_str(q)?;
+    cpu_millis(&s).with_context(|| format!("cpu quantity {s:?}"))
+}
+
+/// A memory quantity as a chart or manifest holds it (`"128Mi"`, `"1Gi"`, `1048576`), in bytes.
+pub fn mem_bytes_of(q: &Value) -> Result<u64> {
+    let s = quantity_str(q)?;
+    mem_bytes(&s).with_context(|| format!("memory quantity {s:?}"))
+}
+
+fn quantity_str(q: &Value) -> Result<String> {
+    match q {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        other => bail!("not a quantity: {other}"),
+    }
 }
 
 pub fn mib(bytes: u64) -> String {

@@ -34,6 +34,20 @@ fn quantities() {
 }
 
 #[test]
+fn quantities_as_charts_hold_them() {
+    use serde_json::json;
+    assert_eq!(cpu_millis_of(&json!("250m")).unwrap(), 250);
+    assert_eq!(cpu_millis_of(&json!("1")).unwrap(), 1000);
+    assert_eq!(cpu_millis_of(&json!(0.5)).unwrap(), 500);
+    assert_eq!(mem_bytes_of(&json!("1Gi")).unwrap(), 1 << 30);
+    assert_eq!(mem_bytes_of(&json!("128Mi")).unwrap(), 128 << 20);
+    assert_eq!(mem_bytes_of(&json!("512M")).unwrap(), 512_000_000);
+    assert!(mem_bytes_of(&json!("plenty")).is_err());
+    assert!(cpu_millis_of(&json!("lots")).is_err());
+    assert!(cpu_millis_of(&json!(null)).is_err());
+}
+
+#[test]
 fn durations() {
     assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
     assert_eq!(parse_duration("2m30s").unwrap().as_secs(), 150);

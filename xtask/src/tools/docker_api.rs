@@ -237,11 +237,14 @@ fn parse_cli(stdout: &str) -> ImageInfo {
 }
 
 #[cfg(test)]
+#[path = "../../tests/it/fake_engine.rs"]
+mod fake_engine;
+
+#[cfg(test)]
 mod tests {
+    use super::fake_engine::Engine;
     use super::*;
     use std::collections::BTreeMap;
-    use std::io::{Read, Write};
-    use std::os::unix::net::UnixListener;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let m: BTreeMap<String, String> = pairs
@@ -333,69 +336,18 @@ mod tests {
         assert_eq!(parse_cli("").size, None);
     }
 
-    /// A stand-in Engine on a Unix socket: answers each pipelined inspect from `have`, or
-    /// 400 with its own version when the path asks for another.
-    fn fake_engine(
-        dir: &Path,
-        speaks: &'static str,
-        have: &'static [(&'static str, u64)],
-    ) -> (PathBuf, std::thread::JoinHandle<Vec<String>>) {
-        let path = dir.join("docker.sock");
-        let l = UnixListener::bind(&path).unwrap();
-        let h = std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            // Two connections at most (the retry may open a second).
-            for _ in 0..2 {
-                let Ok((mut s, _)) = l.accept() else { break };
-                s.set_read_timeout(Some(Duration::from_millis(500)))
-                    .unwrap();
-                let mut pending = Vec::new();
-                let mut buf = [0u8; 4096];
-                loop {
-                    while let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&pending[..i]).into_owned();
-                        pending.drain(..i + 4);
-                        let path = head.split_whitespace().nth(1).unwrap().to_string();
-                        seen.push(path.clone());
-                        let (status, body) = if !path.starts_with(&format!("/v{speaks}/")) {
-                            (
-                                400,
-                                format!(
-                                    r#"{{"message":"client version is too new. Maximum supported API version is {speaks}"}}"#
-                                ),
-                            )
-                        } else {
-                            let name = path
-                                .trim_start_matches(&format!("/v{speaks}/images/"))
-                                .trim_end_matches("/json");
-                            match have.iter().find(|(n, _)| *n == name) {
-                                Some((_, size)) => {
-                                    (200, format!(r#"{{"Id":"sha256:{name}","Size":{size}}}"#))
-                                }
-                                None => (404, format!(r#"{{"message":"No such image: {name}"}}"#)),
-                            }
-                        };
-                        let out = format!(
-                            "HTTP/1.1 {status} X\r\nApi-Version: {speaks}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        s.write_all(out.as_bytes()).unwrap();
-                    }
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => pending.extend_from_slice(&buf[..n]),
-                    }
-                }
-            }
-            seen
-        });
-        (path, h)
+    /// A stand-in daemon at `dir/docker.sock` holding the images `have` (name, size).
+    fn engine(dir: &Path, speaks: &'static str, have: &'static [(&str, u64)]) -> (PathBuf, Engine) {
+        let sock = dir.join("docker.sock");
+        let size = |name: &str| have.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
+        let e = Engine::serve(&sock, speaks, size);
+        (sock, e)
     }
 
     #[test]
     fn one_round_trip_answers_every_image() {
         let dir = tempfile::tempdir().unwrap();
-        let (sock, h) = fake_engine(
+        let (sock, e) = engine(
             dir.path(),
             "1.41",
             &[("todo-frontend:aaa", 7), ("todo-mcp:ccc", 9)],
@@ -410,9 +362,8 @@ mod tests {
             got[2].as_ref().map(|i| i.id.as_str()),
             Some("sha256:todo-mcp:ccc")
         );
-        drop(std::os::unix::net::UnixStream::connect(&sock));
         assert_eq!(
-            h.join().unwrap(),
+            e.asked(),
             [
                 "/v1.41/images/todo-frontend:aaa/json",
                 "/v1.41/images/todo-backend:bbb/json",
@@ -424,12 +375,11 @@ mod tests {
     #[test]
     fn a_daemon_with_another_api_version_is_asked_in_its_own() {
         let dir = tempfile::tempdir().unwrap();
-        let (sock, h) = fake_engine(dir.path(), "1.44", &[("todo-backend:bbb", 5)]);
+        let (sock, e) = engine(dir.path(), "1.44", &[("todo-backend:bbb", 5)]);
         let got = ask(&sock, &["todo-backend:bbb".to_string()]).unwrap();
         assert_eq!(got[0].as_ref().and_then(|i| i.size), Some(5));
-        drop(std::os::unix::net::UnixStream::connect(&sock));
         assert_eq!(
-            h.join().unwrap(),
+            e.asked(),
             [
                 "/v1.41/images/todo-backend:bbb/json",
                 "/v1.44/images/todo-backend:bbb/json"
@@ -441,7 +391,7 @@ mod tests {
     fn odd_names_and_dead_sockets_are_errors_for_the_cli_to_answer() {
         let dir = tempfile::tempdir().unwrap();
         assert!(ask(&dir.path().join("none.sock"), &["a:b".into()]).is_err());
-        let (sock, _h) = fake_engine(dir.path(), "1.41", &[]);
+        let (sock, _e) = engine(dir.path(), "1.41", &[]);
         let err = ask(&sock, &["a b:c".into()]).unwrap_err();
         assert!(
             format!("{err:#}").contains("not a plain image reference"),

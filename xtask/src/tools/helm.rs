@@ -76,9 +76,9 @@ impl HelmRelease<'_> {
         self.tool.cmd().env_remove("HELM_DEBUG")
     }
 
-    fn base(&self, verb: &str) -> Cmd {
-        self.cmd().args([
-            verb,
+    /// `helm <verb…> <release> --kube-context … --namespace …`.
+    fn base(&self, verb: &[&str]) -> Cmd {
+        self.cmd().args(verb.iter().copied()).args([
             self.name,
             "--kube-context",
             self.context,
@@ -126,7 +126,7 @@ impl HelmRelease<'_> {
 
     /// `helm history -o json`: exit 1 with "release: not found" before the first install.
     pub fn history(&self) -> Cmd {
-        self.base("history")
+        self.base(&["history"])
             .args(["-o", "json"])
             .timeout(Duration::from_secs(60))
     }
@@ -137,18 +137,8 @@ impl HelmRelease<'_> {
     /// (`config`) and the rendered manifest with the Secret's `stringData` included. Exit 1
     /// with "release: not found" before the first install.
     pub fn metadata(&self) -> Cmd {
-        self.cmd()
-            .args([
-                "get",
-                "metadata",
-                self.name,
-                "--kube-context",
-                self.context,
-                "--namespace",
-                self.namespace,
-                "-o",
-                "json",
-            ])
+        self.base(&["get", "metadata"])
+            .args(["-o", "json"])
             .timeout(Duration::from_secs(60))
     }
 
@@ -168,16 +158,16 @@ impl HelmRelease<'_> {
     }
 
     pub fn uninstall(&self) -> Cmd {
-        self.base("uninstall")
+        self.base(&["uninstall"])
             .timeout(Duration::from_secs(10 * 60))
             .mutating()
     }
 
     /// Runs the chart's test hooks. Without `--logs`: Helm 3 reads the logs after the
     /// `hook-succeeded` policy has deleted a passed test's pod, and so fails every passing
-    /// run (helm/helm#9098); a failed pod stays, and smoke reads its log itself.
+    /// run; a failed pod stays, and smoke reads its log itself.
     pub fn test(&self, timeout: Duration) -> Cmd {
-        self.base("test")
+        self.base(&["test"])
             .args([&format!("--timeout={}s", timeout.as_secs())])
             .timeout(timeout + Duration::from_secs(30))
             .mutating()

@@ -30,11 +30,7 @@ fn bench_times_the_same_docker_build_that_build_would_run() {
         "2",
     ]);
     assert_eq!(r.code, 0, "{r:?}");
-    let builds: Vec<String> = f
-        .calls()
-        .into_iter()
-        .filter(|c| c.starts_with("docker build"))
-        .collect();
+    let builds: Vec<String> = f.calls_starting("docker build");
     // The warm-up and one per round.
     assert_eq!(builds.len(), 3, "{builds:?}");
 

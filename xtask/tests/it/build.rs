@@ -1,3 +1,4 @@
+use crate::fake_engine::Engine;
 use crate::harness::{snapshot, Fake};
 
 /// A repository with only a backend Dockerfile (frontend and mcp not written yet).
@@ -70,11 +71,7 @@ fn minikube_docker_env_reaches_every_docker_call() {
         .rule("docker", "build*", 0, "-");
     let r = f.xtask(&["build"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let docker: Vec<_> = f
-        .calls()
-        .into_iter()
-        .filter(|c| c.starts_with("docker "))
-        .collect();
+    let docker: Vec<_> = f.calls_starting("docker ");
     assert_eq!(docker.len(), 2, "{docker:?}");
     for c in &docker {
         assert!(c.ends_with("[DOCKER_HOST=tcp://192.168.49.2:2376]"), "{c}");
@@ -96,7 +93,7 @@ fn target_minikube_never_falls_back_to_the_host() {
     assert_eq!(r.code, 1, "{r:?}");
     r.says("is not running; start it with `cargo xtask up`");
     assert!(
-        !f.calls().iter().any(|c| c.starts_with("docker build")),
+        f.calls_starting("docker build").is_empty(),
         "{:?}",
         f.calls()
     );
@@ -155,7 +152,7 @@ fn dry_run_prints_the_plan_and_builds_nothing() {
     ]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        !f.calls().iter().any(|c| c.starts_with("docker build")),
+        f.calls_starting("docker build").is_empty(),
         "{:?}",
         f.calls()
     );
@@ -184,58 +181,13 @@ fn a_build_arg_changes_the_tag() {
     assert_eq!(plain, tag(&["--base", "node=mirror/node:20"]));
 }
 
-/// A stand-in Docker Engine on a Unix socket: answers every `GET /v1.41/images/<name>/json`
-/// with `status` (200 with an image, or 404), pipelined requests included, and records the
-/// paths asked.
-fn fake_engine(
-    path: &std::path::Path,
-    status: u16,
-) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
-    use std::io::{Read, Write};
-    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut s) = conn else { return };
-            let mut pending = Vec::new();
-            let mut buf = [0u8; 4096];
-            loop {
-                while let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&pending[..i]).into_owned();
-                    pending.drain(..i + 4);
-                    let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
-                    log.lock().unwrap().push(target);
-                    let body = if status == 200 {
-                        r#"{"Id":"sha256:0123","Size":1234}"#
-                    } else {
-                        r#"{"message":"No such image"}"#
-                    };
-                    let answer = format!(
-                        "HTTP/1.1 {status} X\r\nApi-Version: 1.41\r\nContent-Length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if s.write_all(answer.as_bytes()).is_err() {
-                        break;
-                    }
-                }
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => pending.extend_from_slice(&buf[..n]),
-                }
-            }
-        }
-    });
-    seen
-}
-
 #[test]
 fn a_local_daemon_is_asked_over_its_socket_and_the_cli_answers_when_it_cannot() {
     let dir = tempfile::tempdir().unwrap();
     let have = dir.path().join("have.sock");
     let lack = dir.path().join("lack.sock");
-    let asked_have = fake_engine(&have, 200);
-    let asked_lack = fake_engine(&lack, 404);
+    let asked_have = Engine::serve(&have, "1.41", |_| Some(1234));
+    let asked_lack = Engine::serve(&lack, "1.41", |_| None);
     let mut f = Fake::new();
     backend_repo(&f);
     f.repo_file(
@@ -254,7 +206,7 @@ fn a_local_daemon_is_asked_over_its_socket_and_the_cli_answers_when_it_cannot() 
     r.says("backend   todo-backend:");
     r.says("cached (host daemon)");
     assert!(f.calls().is_empty(), "{:?}", f.calls());
-    let asked = asked_have.lock().unwrap().clone();
+    let asked = asked_have.asked();
     assert_eq!(asked.len(), 2, "{asked:?}");
     assert!(
         asked[0].starts_with("/v1.41/images/todo-backend:")
@@ -272,7 +224,7 @@ fn a_local_daemon_is_asked_over_its_socket_and_the_cli_answers_when_it_cannot() 
         calls.iter().all(|c| c.starts_with("docker build")),
         "{calls:?}"
     );
-    assert_eq!(asked_lack.lock().unwrap().len(), 2);
+    assert_eq!(asked_lack.asked().len(), 2);
 
     // A socket nobody serves: the same `docker image inspect` calls as without the API.
     std::fs::remove_file(f.dir.path().join("calls.log")).unwrap();

@@ -136,11 +136,7 @@ fn up_starts_an_existing_profile_with_its_own_settings() {
     stopped_profile(&f, "kvm2");
     let r = f.xtask(&["up"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let starts: Vec<String> = f
-        .calls()
-        .into_iter()
-        .filter(|c| c.starts_with("minikube -p minikube start"))
-        .collect();
+    let starts: Vec<String> = f.calls_starting("minikube -p minikube start");
     assert_eq!(starts, ["minikube -p minikube start"], "{r:?}");
     r.says("as it was created: driver kvm2, 4096 MB, 2 CPUs");
 }
@@ -699,7 +695,7 @@ fn helm_fixtures_are_what_the_real_helm_4_and_helm_3_print() {
     ) else {
         assert!(
             !ci,
-            "helm and helm3 are required in CI (../shared/ci-env/k8s-tools.sh)"
+            "helm and helm3 are required in CI (`.ci/run` installs them)"
         );
         eprintln!("skipped: no real helm and helm3");
         return;

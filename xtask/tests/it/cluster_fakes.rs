@@ -134,7 +134,7 @@ pub fn report(f: &Fake) -> serde_json::Value {
 }
 
 pub fn count(f: &Fake, prefix: &str) -> usize {
-    f.calls().iter().filter(|c| c.starts_with(prefix)).count()
+    f.calls_starting(prefix).len()
 }
 
 /// The diagnose bundles written so far.

@@ -113,11 +113,7 @@ fn a_second_deploy_with_no_change_builds_nothing_and_passes_the_same_tags() {
     assert_eq!(count(&f, "docker build"), 3, "nothing rebuilt");
     assert!(second.stderr.contains("cached"), "{second:?}");
     assert!(second.stderr.contains("revision 2 deployed"), "{second:?}");
-    let upgrades: Vec<String> = f
-        .calls()
-        .into_iter()
-        .filter(|c| c.starts_with("helm upgrade"))
-        .collect();
+    let upgrades: Vec<String> = f.calls_starting("helm upgrade");
     assert_eq!(upgrades.len(), 2);
     assert_eq!(
         upgrades[0], upgrades[1],
@@ -190,11 +186,7 @@ fn helm_3_and_helm_4_run_the_same_commands() {
         f.rule("kubectl", WATCH, 0, "ready.json");
         let r = deploy(&f, &[]);
         assert_eq!(r.code, 0, "{r:?}");
-        let helm: Vec<String> = f
-            .calls()
-            .into_iter()
-            .filter(|c| c.starts_with("helm "))
-            .collect();
+        let helm: Vec<String> = f.calls_starting("helm ");
         (r, helm)
     };
     let (r3, helm3) = run("helm3-version.txt");

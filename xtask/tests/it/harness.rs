@@ -225,6 +225,14 @@ impl Fake {
             .collect()
     }
 
+    /// The calls that start with `prefix` (`"docker build"`, `"helm "`), in order.
+    pub fn calls_starting(&self, prefix: &str) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.starts_with(prefix))
+            .collect()
+    }
+
     /// Write a file into the fixture repository.
     pub fn repo_file(&self, rel: &str, contents: &str) -> &Self {
         let p = self.root.join(rel);

@@ -8,6 +8,7 @@ mod cluster;
 mod cluster_fakes;
 mod deploy;
 mod doctor;
+mod fake_engine;
 mod harness;
 mod real_docker;
 mod secrets;

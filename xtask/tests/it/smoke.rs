@@ -460,7 +460,7 @@ fn the_ingress_address_comes_from_the_ingress_status() {
         server.port
     ));
     assert!(
-        !f.calls().iter().any(|c| c.starts_with("minikube")),
+        f.calls_starting("minikube").is_empty(),
         "no minikube call for --context: {:?}",
         f.calls()
     );

@@ -115,11 +115,7 @@ fn a_registry_gets_only_what_it_lacks_and_helm_names_it() {
     r.says(format!(
         "target: context `ci-cluster`, images pushed to {host}"
     ));
-    let pushes: Vec<String> = f
-        .calls()
-        .into_iter()
-        .filter(|c| c.starts_with("docker push"))
-        .collect();
+    let pushes: Vec<String> = f.calls_starting("docker push");
     assert_eq!(pushes.len(), 2, "{pushes:?}");
     assert!(pushes
         .iter()
@@ -250,11 +246,7 @@ fn a_remote_registry_is_asked_through_docker() {
     ]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(count(&f, "docker manifest inspect"), 3);
-    let pushes: Vec<String> = f
-        .calls()
-        .into_iter()
-        .filter(|c| c.starts_with("docker push"))
-        .collect();
+    let pushes: Vec<String> = f.calls_starting("docker push");
     assert_eq!(pushes.len(), 1, "{pushes:?}");
     assert!(pushes[0].starts_with("docker push registry.example.com/team/todo-frontend:"));
 }
