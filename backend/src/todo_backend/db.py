@@ -234,6 +234,7 @@ class Database:
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._compiled: dict[int, CompiledSelect] = {}
         self._reads: AsyncReadPool | None = None
+        self.is_postgres = self.engine.dialect.name == "postgresql"
 
     def _compiled_select(self, statement: Select[Any]) -> CompiledSelect:
         query = self._compiled.get(id(statement))
@@ -251,6 +252,14 @@ class Database:
         if self._reads is None:
             self._reads = AsyncReadPool(self.engine)
         return query.rows(await self._reads.fetch(query.sql, query.parameters(parameters)))
+
+    async def fetch_value_async(self, sql: str, parameters: dict[str, Any]) -> Any:
+        """The one value of a PostgreSQL query (psycopg's parameter style) that returns one row,
+        read on the event loop through `AsyncReadPool`; errors are SQLAlchemy's, as from `fetch_async`."""
+        if self._reads is None:
+            self._reads = AsyncReadPool(self.engine)
+        ((value,),) = await self._reads.fetch(sql, parameters)
+        return value
 
     def fetch(self, statement: Select[Any], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         """All rows of a module-level SELECT, as tuples: the cheapest read there is.
