@@ -169,11 +169,16 @@ class AsyncReadPool:
         self._closed = False
 
     async def fetch(self, sql: str, parameters: Any) -> list[tuple[Any, ...]]:
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise sa_exc.TimeoutError(f"no database connection free within {self._timeout:g} s") from None
+        if self._slots.locked():
+            # Only a read that has to wait for a slot arms a timer (a timer per read costs more
+            # than the bookkeeping of the rest of this method).
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise sa_exc.TimeoutError(f"no database connection free within {self._timeout:g} s") from None
+        else:
+            await self._slots.acquire()
         try:
             connection = await self._connection(sql, parameters)
             try:
