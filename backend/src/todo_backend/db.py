@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import select
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -227,19 +228,47 @@ class AsyncReadPool:
             await self._discard(connection)
 
 
+class _Engine:
+    """What `Database` makes of its URL on first use: the engine and its two ways in."""
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        self.engine = make_engine(url, pool_size=pool_size)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool; each statement commits by itself, so a read is one round trip (no BEGIN,
+        # no COMMIT). A connection goes back to the pool in its usual transactional mode.
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 class Database:
-    """One engine plus a session factory; created by the app, never at import time."""
+    """One engine plus a session factory; created by the app, never at import time.
+
+    The engine itself is made on first use (the readiness probe's schema check, or the first
+    request): making it imports the database driver and SQLAlchemy's dialect, about a fifth of
+    a server's start-up, which liveness does not need. The URL is parsed here, so a malformed
+    one still fails at start.
+    """
 
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # Same pool; each statement commits by itself, so a read is one round trip (no BEGIN,
-        # no COMMIT). A connection goes back to the pool in its usual transactional mode.
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.is_postgres = is_postgres(url)
+        self._pool_size = pool_size
+        self._made: _Engine | None = None
+        self._making = threading.Lock()  # sync routes run in worker threads: one engine for all
         self._compiled: dict[int, CompiledSelect] = {}
         self._reads: AsyncReadPool | None = None
-        self.is_postgres = self.engine.dialect.name == "postgresql"
+
+    def _engine(self) -> _Engine:
+        made = self._made
+        if made is None:
+            with self._making:
+                if self._made is None:
+                    self._made = _Engine(self.url, self._pool_size)
+                made = self._made
+        return made
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine().engine
 
     def _compiled_select(self, statement: Select[Any]) -> CompiledSelect:
         query = self._compiled.get(id(statement))
@@ -249,7 +278,7 @@ class Database:
 
     async def fetch_async(self, statement: Select[Any], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         """`fetch` without a worker thread: on PostgreSQL through `AsyncReadPool` (opened on first use)."""
-        if self.engine.dialect.name != "postgresql":
+        if not self.is_postgres:
             from starlette.concurrency import run_in_threadpool
 
             return await run_in_threadpool(self.fetch, statement, parameters)
@@ -277,7 +306,7 @@ class Database:
         """
         query = self._compiled_select(statement)
         dialect = self.engine.dialect
-        with self._autocommit.connect() as connection:
+        with self._engine().autocommit.connect() as connection:
             dbapi_connection = connection.connection.dbapi_connection
             cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
@@ -296,7 +325,7 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with self._engine().sessions() as session:
             try:
                 yield session
                 session.commit()
@@ -311,4 +340,5 @@ class Database:
             self._reads = None
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        if self._made is not None:
+            self._made.engine.dispose()
