@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from todo_backend.settings import DEFAULT_SQLITE_PATH
+from todo_backend.settings import normalize_database_url as normalize_database_url  # callers import it from here too
 
 # Errors that mean "the database cannot be reached right now" (down, restarting, pool exhausted),
 # not a bug: the request may be retried.
@@ -31,21 +31,6 @@ READ_POOL_SIZE = 5
 # Seconds a request waits for a free connection (SQLAlchemy's pool_timeout): then a 503.
 POOL_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 5
-
-
-def normalize_database_url(raw: str) -> str:
-    """Map the contract's forms of DATABASE_URL to a SQLAlchemy URL.
-
-    Unset means the embedded SQLite file under `.data/` (relative to the cwd); the libpq form
-    `postgresql://` / `postgres://` is mapped to the psycopg 3 driver.
-    """
-    raw = raw.strip()
-    if not raw:
-        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
-    for prefix in ("postgresql://", "postgres://"):
-        if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix) :]
-    return raw
 
 
 def safe_url(url: str) -> str:

@@ -18,12 +18,11 @@ from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from todo_backend.db import Database
-from todo_backend.models import TITLE_MAX, Conversation, Message, Task, utcnow
+from todo_backend.limits import DESCRIPTION_MAX, TITLE_MAX, StatusFilter
+from todo_backend.limits import ID_MAX as ID_MAX  # callers use tasks.ID_MAX
+from todo_backend.models import Conversation, Message, Task, utcnow
 
-StatusFilter = Literal["all", "pending", "completed"]
 Role = Literal["user", "assistant"]
-ID_MAX = 2_147_483_647  # ids are 32-bit integers in PostgreSQL
-DESCRIPTION_MAX = 2000
 
 
 class NotFound(LookupError):
@@ -120,7 +119,8 @@ async def list_tasks_fetched(db: Database, user_id: str, status: StatusFilter = 
 def _json_timestamp(column: str) -> str:
     # As pydantic writes an aware UTC datetime: "2026-01-02T03:04:05.678901Z", the fraction left
     # out when it is zero. (The only "." in the pattern is the one before the microseconds.)
-    return f"""'"' || replace(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '.000000', '') || 'Z"'"""
+    utc = f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
+    return f"""'"' || replace({utc}, '.000000', '') || 'Z"'"""
 
 
 def _list_json_sql(status: StatusFilter) -> str:

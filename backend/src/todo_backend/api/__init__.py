@@ -15,11 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from todo_backend import tasks
+from todo_backend.api.fast_lane import TaskListFastLane
 from todo_backend.api.routes import account, chat, ops
 from todo_backend.api.routes import tasks as task_routes
 from todo_backend.auth import JwksVerifier
 from todo_backend.db import UNAVAILABLE, Database
-from todo_backend.api.fast_lane import TaskListFastLane
 from todo_backend.guards import (
     MAX_BODY_BYTES,
     BearerAuthMiddleware,
