@@ -99,3 +99,25 @@ def test_the_server_writes_every_access_line_by_the_time_it_stops(tmp_path):
     access = [json.loads(line) for line in live.log_text().splitlines() if '"logger": "access"' in line]
     assert [entry["path"] for entry in access] == ["/api/user/tasks"] * 31
     assert all(entry["status"] == 401 for entry in access)
+
+
+def test_the_servers_records_skip_what_the_lines_never_show(tmp_path):
+    """No stack walk for the caller's file and line, no thread or process lookups, per record;
+    the JSON line keeps every field it had."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, logging\n"
+        "from todo_backend.logs import configure_logging\n"
+        "configure_logging('info')\n"
+        "records = []\n"
+        "logging.getLogger().handlers[0].addFilter(lambda r: records.append(r) or True)\n"
+        "logging.getLogger('access').info('request', extra={'method': 'GET', 'status': 200})\n"
+        "r = records[0]\n"
+        "print(json.dumps([r.lineno, r.thread, r.process]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout) == [0, None, None], out.stdout
+    line = json.loads(out.stderr.strip().splitlines()[-1])
+    assert set(line) == {"ts", "level", "logger", "msg", "method", "status"}
