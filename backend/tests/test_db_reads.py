@@ -61,6 +61,52 @@ def test_fetched_rows_are_the_ones_the_session_gives(db):
     assert fetched(db, "nobody") == []
 
 
+def test_the_list_body_is_what_the_response_model_would_serialize(db):
+    """On PostgreSQL the server writes the list's JSON: byte for byte TaskOut's serialization of the
+    rows, whatever the strings hold (JSON's escapes, non-ASCII, line separators) and whether a
+    timestamp has a fraction of a second or not."""
+    from pydantic import TypeAdapter
+
+    from todo_backend.api.schemas import TaskOut
+
+    user = f"json-{time.monotonic_ns()}"
+    titles = [
+        'quote " backslash \\ slash / <script>',
+        "controls \x01\x08\t\n\x0b\x0c\r\x1b\x1f del \x7f",
+        "é ü ß 中文 \u2028 \u2029 \U0001f600 \ufeff",
+        "null",
+        "a  b",
+    ]
+    whole_second = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with db.session() as session:
+        for index, title in enumerate(titles):
+            task = tasks.create_task(session, user, title, [None, "", 'two\nlines "q"', "\\", "x" * 2000][index])
+            moments = [whole_second, whole_second.replace(microsecond=1), whole_second.replace(microsecond=120000)]
+            session.execute(
+                update(Task)
+                .where(Task.id == task.id)
+                .values(
+                    completed=index % 2 == 1,
+                    created_at=moments[index % 3] + timedelta(days=index),
+                    updated_at=moments[(index + 1) % 3] - timedelta(days=400 * index),
+                )
+            )
+    adapter = TypeAdapter(list[TaskOut])
+
+    async def body(status):
+        try:
+            return await tasks.list_tasks_json(db, user, status)
+        finally:
+            await db.close_async()
+
+    for status in ("all", "pending", "completed"):
+        with db.session() as session:
+            expected = adapter.dump_json(adapter.validate_python(tasks.list_tasks(session, user, status)))
+        assert asyncio.run(body(status)) == expected
+    assert asyncio.run(body("all")).count(b'Z"') == 2 * len(titles)
+    assert asyncio.run(tasks.list_tasks_json(db, "nobody")) == b"[]"
+
+
 def test_fetch_raises_sqlalchemy_errors_and_the_connection_stays_usable(db):
     # A statement the database refuses: the API's handlers see SQLAlchemy's exceptions, as usual.
     with pytest.raises(sa_exc.DBAPIError):

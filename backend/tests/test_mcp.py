@@ -288,15 +288,17 @@ def test_mcp_server_serves_with_only_what_its_image_installs(database_url, log_d
     assert "ModuleNotFoundError" not in live.log_text(), live.log_text()
 
 
-def test_mcp_server_starts_without_the_database_driver():
-    # The engine (driver and dialect imports) is made on the first tool call; the live-server
-    # tests above make it there, from concurrent worker threads too.
+def test_mcp_server_starts_without_the_database_driver_or_the_orm():
+    # The engine (driver and dialect imports) is made on the first tool call, and the database
+    # layer (SQLAlchemy's ORM, the tables, the domain functions) imported there; the live-server
+    # tests above make them there, from concurrent worker threads too.
     code = (
         "import sys\n"
         "from todo_backend.mcp_server import create_app\n"
         "from todo_backend.settings import Settings\n"
         "create_app(Settings(database_url='postgresql://todo@127.0.0.1:9/todo', mcp_service_token='t'))\n"
-        "bad = [n for n in ('psycopg', 'sqlalchemy.dialects.postgresql') if n in sys.modules]\n"
+        "bad = [n for n in ('psycopg', 'sqlalchemy.dialects.postgresql', 'sqlalchemy.orm', 'todo_backend.tasks')"
+        " if n in sys.modules]\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -51,3 +51,37 @@ def test_both_servers_run_with_the_collector_enabled(tmp_path):
         )
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == ["enabled", "True"], (server, out.stdout, out.stderr)
+
+
+def test_the_backend_starts_without_the_database_driver_or_the_http_client():
+    """The engine (driver and dialect imports) is made on first use, not while the app starts:
+    liveness answers without it, and the readiness probe's schema check makes it. The HTTP client
+    is imported by the first key set fetch."""
+    code = (
+        "import asyncio, sys\n"
+        "from todo_backend.api import create_app\n"
+        "from todo_backend.settings import Settings\n"
+        "app = create_app(Settings(database_url='postgresql://todo@127.0.0.1:9/todo', mcp_service_token='t'))\n"
+        "async def start():\n"
+        "    async with app.router.lifespan_context(app):\n"
+        "        return [n for n in ('psycopg', 'sqlalchemy.dialects.postgresql', 'httpx') if n in sys.modules]\n"
+        "bad = asyncio.run(start())\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_malformed_database_url_still_stops_the_backend_at_start():
+    code = (
+        "import asyncio\n"
+        "from todo_backend.api import create_app\n"
+        "from todo_backend.settings import Settings\n"
+        "app = create_app(Settings(database_url='::not a database url::', mcp_service_token='t'))\n"
+        "async def start():\n"
+        "    async with app.router.lifespan_context(app):\n"
+        "        pass\n"
+        "asyncio.run(start())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0 and "Could not parse SQLAlchemy URL" in result.stderr, result.stderr

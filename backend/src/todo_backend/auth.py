@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import jwt
 
 from todo_backend.auth_errors import AuthError, KeysUnavailable
@@ -103,6 +102,8 @@ class JwksVerifier:
         self._clock = clock
 
     async def _download(self) -> dict[str, _Key]:
+        import httpx  # only a key set fetch needs the HTTP client: not imported at start-up
+
         async with httpx.AsyncClient(timeout=self.fetch_timeout) as client:
             response = await client.get(self.jwks_url)
             response.raise_for_status()

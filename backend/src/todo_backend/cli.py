@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
         from todo_backend.settings import Settings
 
         settings = Settings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, batch=args.command == "serve")
     if args.command == "migrate":
         from todo_backend.db import safe_url
         from todo_backend.migrate import DatabaseUnavailable, upgrade_to_head

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import select
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from todo_backend.settings import DEFAULT_SQLITE_PATH
+from todo_backend.settings import normalize_database_url as normalize_database_url  # callers import it from here too
 
 # Errors that mean "the database cannot be reached right now" (down, restarting, pool exhausted),
 # not a bug: the request may be retried.
@@ -30,21 +31,6 @@ READ_POOL_SIZE = 5
 # Seconds a request waits for a free connection (SQLAlchemy's pool_timeout): then a 503.
 POOL_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 5
-
-
-def normalize_database_url(raw: str) -> str:
-    """Map the contract's forms of DATABASE_URL to a SQLAlchemy URL.
-
-    Unset means the embedded SQLite file under `.data/` (relative to the cwd); the libpq form
-    `postgresql://` / `postgres://` is mapped to the psycopg 3 driver.
-    """
-    raw = raw.strip()
-    if not raw:
-        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
-    for prefix in ("postgresql://", "postgres://"):
-        if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix) :]
-    return raw
 
 
 def safe_url(url: str) -> str:
@@ -169,11 +155,16 @@ class AsyncReadPool:
         self._closed = False
 
     async def fetch(self, sql: str, parameters: Any) -> list[tuple[Any, ...]]:
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise sa_exc.TimeoutError(f"no database connection free within {self._timeout:g} s") from None
+        if self._slots.locked():
+            # Only a read that has to wait for a slot arms a timer (a timer per read costs more
+            # than the bookkeeping of the rest of this method).
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise sa_exc.TimeoutError(f"no database connection free within {self._timeout:g} s") from None
+        else:
+            await self._slots.acquire()
         try:
             connection = await self._connection(sql, parameters)
             try:
@@ -222,18 +213,47 @@ class AsyncReadPool:
             await self._discard(connection)
 
 
+class _Engine:
+    """What `Database` makes of its URL on first use: the engine and its two ways in."""
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        self.engine = make_engine(url, pool_size=pool_size)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool; each statement commits by itself, so a read is one round trip (no BEGIN,
+        # no COMMIT). A connection goes back to the pool in its usual transactional mode.
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 class Database:
-    """One engine plus a session factory; created by the app, never at import time."""
+    """One engine plus a session factory; created by the app, never at import time.
+
+    The engine itself is made on first use (the readiness probe's schema check, or the first
+    request): making it imports the database driver and SQLAlchemy's dialect, about a fifth of
+    a server's start-up, which liveness does not need. The URL is parsed here, so a malformed
+    one still fails at start.
+    """
 
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # Same pool; each statement commits by itself, so a read is one round trip (no BEGIN,
-        # no COMMIT). A connection goes back to the pool in its usual transactional mode.
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.is_postgres = is_postgres(url)
+        self._pool_size = pool_size
+        self._made: _Engine | None = None
+        self._making = threading.Lock()  # sync routes run in worker threads: one engine for all
         self._compiled: dict[int, CompiledSelect] = {}
         self._reads: AsyncReadPool | None = None
+
+    def _engine(self) -> _Engine:
+        made = self._made
+        if made is None:
+            with self._making:
+                if self._made is None:
+                    self._made = _Engine(self.url, self._pool_size)
+                made = self._made
+        return made
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine().engine
 
     def _compiled_select(self, statement: Select[Any]) -> CompiledSelect:
         query = self._compiled.get(id(statement))
@@ -243,7 +263,7 @@ class Database:
 
     async def fetch_async(self, statement: Select[Any], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         """`fetch` without a worker thread: on PostgreSQL through `AsyncReadPool` (opened on first use)."""
-        if self.engine.dialect.name != "postgresql":
+        if not self.is_postgres:
             from starlette.concurrency import run_in_threadpool
 
             return await run_in_threadpool(self.fetch, statement, parameters)
@@ -251,6 +271,14 @@ class Database:
         if self._reads is None:
             self._reads = AsyncReadPool(self.engine)
         return query.rows(await self._reads.fetch(query.sql, query.parameters(parameters)))
+
+    async def fetch_value_async(self, sql: str, parameters: dict[str, Any]) -> Any:
+        """The one value of a PostgreSQL query (psycopg's parameter style) that returns one row,
+        read on the event loop through `AsyncReadPool`; errors are SQLAlchemy's, as from `fetch_async`."""
+        if self._reads is None:
+            self._reads = AsyncReadPool(self.engine)
+        ((value,),) = await self._reads.fetch(sql, parameters)
+        return value
 
     def fetch(self, statement: Select[Any], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         """All rows of a module-level SELECT, as tuples: the cheapest read there is.
@@ -263,7 +291,7 @@ class Database:
         """
         query = self._compiled_select(statement)
         dialect = self.engine.dialect
-        with self._autocommit.connect() as connection:
+        with self._engine().autocommit.connect() as connection:
             dbapi_connection = connection.connection.dbapi_connection
             cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
@@ -282,7 +310,7 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with self._engine().sessions() as session:
             try:
                 yield session
                 session.commit()
@@ -297,4 +325,5 @@ class Database:
             self._reads = None
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        if self._made is not None:
+            self._made.engine.dispose()

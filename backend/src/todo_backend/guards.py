@@ -1,9 +1,12 @@
 """What runs before a route reads anything: the bearer token check and the body size limit.
 
-Plus the one JSON answer for an unhandled error, shared by the backend and the MCP server.
+Plus the one JSON answer for an unhandled error, shared by the backend and the MCP server, and the
+backend's answer while the database is unreachable.
 """
 
 from __future__ import annotations
+
+import logging
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -12,6 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_backend.auth_errors import AuthError, KeysUnavailable
+
+log = logging.getLogger(__name__)
 
 # The largest request body either service reads. The biggest legitimate one, a task with a
 # 2,000-character description or a 4,000-character chat message, is a few kilobytes.
@@ -116,3 +121,11 @@ class BodyLimitMiddleware:
 async def json_server_error(_request: Request, _exc: Exception) -> Response:
     """Every unhandled error: a JSON 500 that says nothing about the cause (the log has it)."""
     return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+def database_unavailable(exc: Exception) -> JSONResponse:
+    """The database cannot be reached right now (down, restarting, pool exhausted): a 503 to retry."""
+    log.warning("database unavailable", extra={"error": type(exc).__name__})
+    return JSONResponse(
+        {"detail": "the database is unavailable; try again shortly"}, status_code=503, headers={"Retry-After": "2"}
+    )

@@ -14,7 +14,8 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Annotated, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
@@ -23,18 +24,23 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent
 from pydantic import Field
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from todo_backend import tasks
-from todo_backend.db import UNAVAILABLE, Database
 from todo_backend.guards import MAX_BODY_BYTES, json_server_error
+from todo_backend.limits import ID_MAX, TITLE_MAX, USER_ID_MAX, StatusFilter
 from todo_backend.logs import RequestIdMiddleware, configure_logging, uvicorn_log_config
-from todo_backend.models import USER_ID_MAX, Task
 from todo_backend.settings import Settings
 from todo_backend.startup import collections_paused
+
+if TYPE_CHECKING:
+    # The database layer (SQLAlchemy's ORM, the tables, the domain functions) is imported when a
+    # tool first runs: about a tenth of the server's start-up, which `/health` does not need.
+    from sqlalchemy.orm import Session
+
+    from todo_backend.db import Database
+    from todo_backend.models import Task
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +63,7 @@ DEFAULT_ALLOWED_HOSTS = [
 ]
 
 UserId = Annotated[str, Field(min_length=1, max_length=USER_ID_MAX, description="The task owner's id")]
-TaskId = Annotated[int, Field(ge=1, le=tasks.ID_MAX, description="The task's id")]
+TaskId = Annotated[int, Field(ge=1, le=ID_MAX, description="The task's id")]
 
 
 def _result(payload: Any) -> CallToolResult:
@@ -90,46 +96,64 @@ class DatabaseOnFirstUse:
         if db is None:
             with self._lock:  # tool calls run in worker threads: one engine for all of them
                 if self._db is None:
+                    from todo_backend.db import Database
+
                     self._db = Database(self.url)
                 db = self._db
         return db.session()
 
 
+def _tool_error(exc: Exception) -> ToolError | None:
+    """The tool error a domain or database failure becomes; None for anything else (a bug)."""
+    from todo_backend import tasks
+    from todo_backend.db import UNAVAILABLE
+
+    if isinstance(exc, tasks.NotFound):
+        return ToolError(str(exc))
+    if isinstance(exc, tasks.InvalidInput):
+        return ToolError(f"Invalid {exc.field}: {exc.message}")
+    if isinstance(exc, UNAVAILABLE):
+        log.warning("database unavailable", extra={"error": type(exc).__name__})
+        return ToolError("The task database is unavailable right now; try again shortly")
+    return None
+
+
 def build_server(db: Database | DatabaseOnFirstUse) -> MCPServer:
     server = MCPServer(name="todo-mcp", instructions="Manage one user's todo list.")
 
-    async def answer(fn: Callable[[Session], Any]) -> CallToolResult:
-        """Run `fn` in a worker thread inside one transaction; domain errors become tool errors."""
+    async def answer(fn: Callable[[Session, ModuleType], Any]) -> CallToolResult:
+        """Run `fn(session, tasks)` in a worker thread inside one transaction; domain errors
+        become tool errors."""
 
         def run() -> Any:
+            from todo_backend import tasks
+
             with db.session() as session:
-                return fn(session)
+                return fn(session, tasks)
 
         try:
             payload = await anyio.to_thread.run_sync(run)
-        except tasks.NotFound as exc:
-            raise ToolError(str(exc)) from exc
-        except tasks.InvalidInput as exc:
-            raise ToolError(f"Invalid {exc.field}: {exc.message}") from exc
-        except UNAVAILABLE as exc:
-            log.warning("database unavailable", extra={"error": type(exc).__name__})
-            raise ToolError("The task database is unavailable right now; try again shortly") from exc
+        except Exception as exc:
+            error = _tool_error(exc)
+            if error is None:
+                raise
+            raise error from exc
         return _result(payload)
 
     @server.tool(description="Create a task for the user.", structured_output=False)
     async def add_task(
         user_id: UserId,
-        title: Annotated[str, Field(description=f"Short title, 1-{tasks.TITLE_MAX} characters")],
+        title: Annotated[str, Field(description=f"Short title, 1-{TITLE_MAX} characters")],
         description: Annotated[str | None, Field(description="Optional details")] = None,
     ) -> CallToolResult:
         return await answer(
-            lambda session: _changed(tasks.create_task(session, user_id, title, description), "created")
+            lambda session, tasks: _changed(tasks.create_task(session, user_id, title, description), "created")
         )
 
     @server.tool(description="List the user's tasks, newest first.", structured_output=False)
-    async def list_tasks(user_id: UserId, status: tasks.StatusFilter = "all") -> CallToolResult:
+    async def list_tasks(user_id: UserId, status: StatusFilter = "all") -> CallToolResult:
         return await answer(
-            lambda session: [
+            lambda session, tasks: [
                 {"id": t["id"], "title": t["title"], "completed": t["completed"]}
                 for t in tasks.list_tasks(session, user_id, status)
             ]
@@ -137,11 +161,13 @@ def build_server(db: Database | DatabaseOnFirstUse) -> MCPServer:
 
     @server.tool(description="Mark a task as completed (never un-completes).", structured_output=False)
     async def complete_task(user_id: UserId, task_id: TaskId) -> CallToolResult:
-        return await answer(lambda session: _changed(tasks.set_completed(session, user_id, task_id, True), "completed"))
+        return await answer(
+            lambda session, tasks: _changed(tasks.set_completed(session, user_id, task_id, True), "completed")
+        )
 
     @server.tool(description="Delete a task.", structured_output=False)
     async def delete_task(user_id: UserId, task_id: TaskId) -> CallToolResult:
-        return await answer(lambda session: _changed(tasks.delete_task(session, user_id, task_id), "deleted"))
+        return await answer(lambda session, tasks: _changed(tasks.delete_task(session, user_id, task_id), "deleted"))
 
     @server.tool(description="Change a task's title and/or description.", structured_output=False)
     async def update_task(
@@ -151,7 +177,7 @@ def build_server(db: Database | DatabaseOnFirstUse) -> MCPServer:
         description: Annotated[str | None, Field(description="New description")] = None,
     ) -> CallToolResult:
         return await answer(
-            lambda session: _changed(
+            lambda session, tasks: _changed(
                 tasks.update_task(session, user_id, task_id, title=title, description=description), "updated"
             )
         )

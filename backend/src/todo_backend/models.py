@@ -8,10 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# Column widths, and with them the longest user id and title anything accepts. (The migrations
-# spell out their own: a revision records the schema as it was, whatever these become.)
-USER_ID_MAX = 255
-TITLE_MAX = 200
+from todo_backend.limits import TITLE_MAX, USER_ID_MAX
 
 
 def utcnow() -> datetime:

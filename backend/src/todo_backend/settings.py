@@ -55,6 +55,19 @@ class Settings(BaseSettings):
 
     @cached_property
     def sqlalchemy_url(self) -> str:
-        from todo_backend.db import normalize_database_url
-
         return normalize_database_url(self.database_url)
+
+
+def normalize_database_url(raw: str) -> str:
+    """Map the contract's forms of DATABASE_URL to a SQLAlchemy URL.
+
+    Unset means the embedded SQLite file under `.data/` (relative to the cwd); the libpq form
+    `postgresql://` / `postgres://` is mapped to the psycopg 3 driver.
+    """
+    raw = raw.strip()
+    if not raw:
+        return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    for prefix in ("postgresql://", "postgres://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw

@@ -15,11 +15,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from todo_backend import tasks
+from todo_backend.api.fast_lane import TaskListFastLane
 from todo_backend.api.routes import account, chat, ops
 from todo_backend.api.routes import tasks as task_routes
 from todo_backend.auth import JwksVerifier
 from todo_backend.db import UNAVAILABLE, Database
-from todo_backend.guards import MAX_BODY_BYTES, BearerAuthMiddleware, BodyLimitMiddleware, json_server_error
+from todo_backend.guards import (
+    MAX_BODY_BYTES,
+    BearerAuthMiddleware,
+    BodyLimitMiddleware,
+    database_unavailable,
+    json_server_error,
+)
 from todo_backend.logs import RequestIdMiddleware
 from todo_backend.mcp_client import McpConnector
 from todo_backend.settings import Settings
@@ -64,7 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     # Outermost last: the request id wraps everything, the token is checked before the body limit,
-    # and both run before any route reads the body.
+    # and both run before any route reads the body; the task list's fast lane only ever sees
+    # requests whose token was verified.
+    app.add_middleware(TaskListFastLane)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(BearerAuthMiddleware, prefix="/api/")
     app.add_middleware(RequestIdMiddleware)
@@ -79,10 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable", extra={"error": type(exc).__name__})
-    return JSONResponse(
-        {"detail": "the database is unavailable; try again shortly"}, status_code=503, headers={"Retry-After": "2"}
-    )
+    return database_unavailable(exc)
 
 
 async def _not_found(_request: Request, exc: tasks.NotFound) -> JSONResponse:
