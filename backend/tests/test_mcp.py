@@ -305,31 +305,27 @@ def test_mcp_server_starts_without_the_database_driver_or_the_orm():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_refuses_to_start_with_a_malformed_database_url():
+def _start_mcp(**env: str) -> subprocess.CompletedProcess[str]:
+    """`todo-mcp` started with `env` (on a port nothing needs); it is expected to stop by itself."""
     from support import BIN
 
-    result = subprocess.run(
+    return subprocess.run(
         [str(BIN / "todo-mcp"), "--host", "127.0.0.1", "--port", "9"],
-        env=base_env(DATABASE_URL="::not a database url::", MCP_SERVICE_TOKEN=MCP_TOKEN),
+        env=base_env(**env),
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_refuses_to_start_with_a_malformed_database_url():
+    result = _start_mcp(DATABASE_URL="::not a database url::", MCP_SERVICE_TOKEN=MCP_TOKEN)
     assert result.returncode != 0
     assert "Could not parse SQLAlchemy URL" in result.stderr
 
 
 def test_refuses_to_start_without_a_service_token(tmp_path):
-    from support import BIN
-
-    result = subprocess.run(
-        [str(BIN / "todo-mcp"), "--host", "127.0.0.1", "--port", "9"],
-        env=base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _start_mcp(DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
     assert result.returncode != 0
     assert "MCP_SERVICE_TOKEN is empty" in result.stderr
