@@ -64,6 +64,18 @@ async function freePort() {
   return port;
 }
 
+/** The standalone server's environment on loopback `port`, plus `extra`. */
+function serverEnv(port, extra) {
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    NODE_ENV: "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+    HOSTNAME: HOST,
+    PORT: String(port),
+    ...extra,
+  };
+}
+
 /** Starts a process whose output is kept (and shown when something fails). */
 function start(name, command, args, options) {
   const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
@@ -436,14 +448,9 @@ describe("frontend start-up checks", { timeout: 60_000 }, () => {
       cpSync(path.dirname(SERVER_JS), app, { recursive: true });
       const child = start("frontend (no AUTH_DATABASE_URL)", process.execPath, [path.join(app, "server.js")], {
         cwd: app,
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          NODE_ENV: "production",
-          NEXT_TELEMETRY_DISABLED: "1",
-          HOSTNAME: HOST,
-          PORT: String(await freePort()),
+        env: serverEnv(await freePort(), {
           BETTER_AUTH_SECRET: randomBytes(32).toString("base64"),
-        },
+        }),
       });
       const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
       const { code } = await child.exited;
@@ -464,14 +471,9 @@ describe("frontend start-up checks", { timeout: 60_000 }, () => {
     try {
       const child = start("frontend (short secret)", process.execPath, [SERVER_JS], {
         cwd: tmp,
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          NODE_ENV: "production",
-          NEXT_TELEMETRY_DISABLED: "1",
-          HOSTNAME: HOST,
-          PORT: String(await freePort()),
+        env: serverEnv(await freePort(), {
           BETTER_AUTH_SECRET: "too-short",
-        },
+        }),
       });
       const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
       const { code } = await child.exited;
@@ -490,16 +492,11 @@ describe("frontend start-up checks", { timeout: 60_000 }, () => {
     const url = `http://${HOST}:${port}`;
     const child = start("frontend (no database)", process.execPath, [SERVER_JS], {
       cwd: tmp,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        NODE_ENV: "production",
-        NEXT_TELEMETRY_DISABLED: "1",
-        HOSTNAME: HOST,
-        PORT: String(port),
+      env: serverEnv(port, {
         BETTER_AUTH_SECRET: randomBytes(32).toString("base64"),
         BETTER_AUTH_URL: url,
         AUTH_DATABASE_URL: `postgresql://todo:not-a-real-password@${HOST}:${await freePort()}/todo`,
-      },
+      }),
     });
     try {
       await waitForHealthy(child, `${url}/api/health`);

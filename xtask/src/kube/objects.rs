@@ -209,14 +209,7 @@ impl Pod {
     pub fn cold_start_seconds(&self) -> Option<i64> {
         let ready = self.condition("Ready").filter(|c| c.status == "True")?;
         let ready_at = parse_time(ready.last_transition_time.as_deref()?)?;
-        let started = self
-            .status
-            .container_statuses
-            .iter()
-            .filter_map(|c| c.state.running.as_ref()?.started_at.as_deref())
-            .filter_map(parse_time)
-            .max()?;
-        Some(ready_at - started)
+        Some(ready_at - self.latest_start()?)
     }
 
     /// The pod's creation → its latest container start, in whole seconds: scheduling, the
@@ -224,14 +217,17 @@ impl Pod {
     /// container runs.
     pub fn created_to_started_seconds(&self) -> Option<i64> {
         let created = parse_time(self.metadata.creation_timestamp.as_deref()?)?;
-        let started = self
-            .status
+        Some(self.latest_start()? - created)
+    }
+
+    /// The latest start of a running container (whole seconds); `None` while none runs.
+    fn latest_start(&self) -> Option<i64> {
+        self.status
             .container_statuses
             .iter()
             .filter_map(|c| c.state.running.as_ref()?.started_at.as_deref())
             .filter_map(parse_time)
-            .max()?;
-        Some(started - created)
+            .max()
     }
 }
 
