@@ -757,7 +757,7 @@ impl Args {
                 p.started_to_ready.map_or("?".into(), |s| s.to_string()),
                 p.polled
                     .map(|(probe, ready)| format!(
-                        "; polled: running → startup probe passed {probe:.2} s, → Ready {ready:.2} s"
+                        "; polled: running → started {probe:.2} s, → Ready {ready:.2} s"
                     ))
                     .unwrap_or_default()
             ));

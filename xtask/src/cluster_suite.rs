@@ -465,7 +465,7 @@ pub fn changed_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
 /// (`kubectl rollout restart`, one Deployment at a time, so that no pod's start competes with
 /// its siblings' for the node's CPU): each new pod's container start → Ready from Kubernetes'
 /// own timestamps (whole seconds), and where the time goes, from this side's polls every
-/// 250 ms: container running → startup probe passed (`started`) → Ready.
+/// 250 ms: container running → started (the startup probe passed, when there is one) → Ready.
 pub fn rolling_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
     let t = Target::must()?;
     let cctx = ctx.for_context(&t.context);
@@ -492,7 +492,7 @@ pub fn rolling_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
         let split = p
             .polled
             .map(|(probe, ready)| {
-                format!("running → startup probe passed {probe:.2}s, → Ready {ready:.2}s (polled)")
+                format!("running → started {probe:.2}s, → Ready {ready:.2}s (polled)")
             })
             .unwrap_or_else(|| "not caught by the polls".into());
         ctx.say(format!(
@@ -512,7 +512,8 @@ pub struct PodStart {
     pub created_to_started: Option<i64>,
     /// Container started → Ready (SC-002), from Kubernetes' timestamps (whole seconds).
     pub started_to_ready: Option<i64>,
-    /// From this side's polls every 250 ms: running → startup probe passed, → Ready.
+    /// From this side's polls every 250 ms: running → started (the startup probe passed, when
+    /// there is one), → Ready.
     pub polled: Option<(f64, f64)>,
 }
 

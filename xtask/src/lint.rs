@@ -6,7 +6,8 @@
 //! - the rendered objects, default and production, validated by `kubernetes-validate --strict`
 //!   for Kubernetes 1.28 and 1.37 (the oldest we support and the newest schemas we have);
 //! - hadolint on every Dockerfile;
-//! - policy on the rendered objects: requests, limits, the three probes, non-root, no
+//! - policy on the rendered objects: requests, limits, readiness and liveness probes (and a
+//!   liveness delay when there is no startup probe), non-root, no
 //!   `latest`, the configured pull policy, the contract's labels; for `values-prod.yaml` also
 //!   its shape (registry images, HPAs, PDBs, network policies, only the frontend exposed);
 //! - SC-006: the release's requests plus minikube's system pods against 2 CPU / 4 GiB;
@@ -446,10 +447,18 @@ pub fn policy(docs: &[Doc], our_pull_policy: &str) -> Result<String> {
                 ));
             }
             if !init && !is_test {
-                for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+                for probe in ["readinessProbe", "livenessProbe"] {
                     if c[probe].is_null() {
                         problems.push(format!("{cid}: {probe} missing"));
                     }
+                }
+                // Without a startup probe, only the liveness probe's initial delay keeps the
+                // kubelet from restarting a container that is still starting.
+                let delay = c["livenessProbe"]["initialDelaySeconds"].as_i64().unwrap_or(0);
+                if c["startupProbe"].is_null() && !c["livenessProbe"].is_null() && delay < 1 {
+                    problems.push(format!(
+                        "{cid}: no startupProbe, and livenessProbe has no initialDelaySeconds"
+                    ));
                 }
             }
             let sc = &c["securityContext"];
@@ -1016,6 +1025,31 @@ mod tests {
     }
 
     #[test]
+    fn policy_wants_a_liveness_delay_without_a_startup_probe() {
+        let with = |probes: serde_json::Value| {
+            let mut c = json!({"name": "c", "image": "todo-frontend:1"});
+            for (k, v) in probes.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            let doc = Doc {
+                text: String::new(),
+                value: json!({"kind": "Deployment", "metadata": {"name": "web"},
+                    "spec": {"template": {"spec": {"containers": [c]}}}}),
+            };
+            policy(&[doc], "IfNotPresent")
+                .unwrap_err()
+                .to_string()
+                .contains("no startupProbe, and livenessProbe has no initialDelaySeconds")
+        };
+        let http = json!({"httpGet": {"path": "/health", "port": "http"}});
+        let mut delayed = http.clone();
+        delayed["initialDelaySeconds"] = json!(10);
+        assert!(with(json!({"readinessProbe": http, "livenessProbe": http})));
+        assert!(!with(json!({"readinessProbe": http, "livenessProbe": delayed})));
+        assert!(!with(json!({"readinessProbe": http, "livenessProbe": http, "startupProbe": http})));
+    }
+
+    #[test]
     fn policy_reports_each_violation() {
         let doc = Doc {
             text: String::new(),
@@ -1030,7 +1064,7 @@ mod tests {
             "resources.requests.cpu missing",
             "explicit tag other than latest",
             "imagePullPolicy \"Always\", configured \"IfNotPresent\"",
-            "startupProbe missing",
+            "readinessProbe missing",
             "runAsNonRoot is not true",
             "capabilities must drop ALL",
             "readOnlyRootFilesystem must be true",

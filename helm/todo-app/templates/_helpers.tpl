@@ -125,6 +125,7 @@ include "todo-app.httpProbes" (dict "ctx" $ "port" "http" "ready" "/ready" "live
 {{- define "todo-app.httpProbes" -}}
 {{- $p := .ctx.Values.probes -}}
 {{- $ready := get ($p.readinessPath | default dict) .component | default .ready -}}
+{{- if $p.startup.enabled -}}
 startupProbe:
   httpGet:
     path: {{ .live }}
@@ -132,6 +133,7 @@ startupProbe:
   periodSeconds: {{ $p.startup.periodSeconds }}
   timeoutSeconds: {{ $p.startup.timeoutSeconds }}
   failureThreshold: {{ $p.startup.failureThreshold }}
+{{ end -}}
 readinessProbe:
   httpGet:
     path: {{ $ready }}
@@ -143,6 +145,9 @@ livenessProbe:
   httpGet:
     path: {{ .live }}
     port: {{ .port }}
+  {{- if not $p.startup.enabled }}
+  initialDelaySeconds: {{ $p.liveness.initialDelaySeconds }}
+  {{- end }}
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
   failureThreshold: {{ $p.liveness.failureThreshold }}
