@@ -142,3 +142,26 @@ def test_unset_database_url_uses_sqlite_under_dot_data(tmp_path):
     result = migrate(None, tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".data" / "todo.db").is_file()
+
+
+def test_head_revision_agrees_with_alembic(tmp_path):
+    from alembic.script import ScriptDirectory
+
+    from todo_backend.migrate import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    # Alembic's other spellings: typed assignments, single quotes, a merge of two branches.
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    files = {
+        "a.py": 'revision = "a"\ndown_revision = None\n',
+        "b.py": "revision: str = 'b'\ndown_revision: Union[str, None] = 'a'\n",
+        "c.py": 'revision = "c"\ndown_revision = "a"\n',
+    }
+    for name, text_ in files.items():
+        (versions / name).write_text(text_)
+    with pytest.raises(RuntimeError, match="2 heads"):
+        head_revision(versions)
+    (versions / "d.py").write_text('revision = "d"\ndown_revision = ("b", "c")\n')
+    head_revision.cache_clear()
+    assert head_revision(versions) == "d"

@@ -1,4 +1,5 @@
-"""Start-up with the garbage collector paused: it must never stay paused, in the servers' processes included."""
+"""Start-up with the garbage collector paused and pydantic's model builds deferred: neither may outlast
+it, in the servers' processes included, and a deferred model still validates on first use."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import gc
 import subprocess
 import sys
 
-from todo_backend.startup import collections_paused
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from todo_backend.startup import starting
 
 
 def test_collections_are_paused_while_starting_and_resumed_after():
     assert gc.isenabled()
     frozen_before = gc.get_freeze_count()
     try:
-        with collections_paused():
+        with starting():
             assert not gc.isenabled()
             kept = [[] for _ in range(1000)]
         assert gc.isenabled()
@@ -26,7 +30,7 @@ def test_collections_are_paused_while_starting_and_resumed_after():
 def test_a_collector_disabled_before_stays_disabled():
     gc.disable()
     try:
-        with collections_paused():
+        with starting():
             pass
         assert not gc.isenabled()
     finally:
@@ -34,12 +38,46 @@ def test_a_collector_disabled_before_stays_disabled():
         gc.unfreeze()
 
 
-def test_both_servers_run_with_the_collector_enabled(tmp_path):
+def test_models_defined_while_starting_are_built_on_first_use():
+    with starting():
+
+        class Deferred(BaseModel):
+            n: int
+
+    class Eager(BaseModel):
+        n: int
+
+    assert not Deferred.__pydantic_complete__
+    assert Eager.__pydantic_complete__
+    assert Deferred(n="3").n == 3
+    assert Deferred.__pydantic_complete__
+    with pytest.raises(ValidationError):
+        Deferred(n="three")
+
+
+def test_the_default_is_restored_when_start_up_fails():
+    with pytest.raises(RuntimeError), starting():
+        raise RuntimeError("boom")
+
+    class After(BaseModel):
+        n: int
+
+    assert After.__pydantic_complete__ and gc.isenabled()
+    gc.unfreeze()
+
+
+def test_both_servers_run_with_the_collector_enabled_and_their_libraries_models_deferred(tmp_path):
     """The entry points as installed, up to the moment uvicorn would take over."""
     code = (
         "import gc, sys, uvicorn\n"
         "def run(app, **kwargs):\n"
-        "    print('enabled' if gc.isenabled() else 'disabled', gc.get_freeze_count() > 0)\n"
+        "    import fastapi.openapi.models, mcp_types, pydantic\n"
+        "    class After(pydantic.BaseModel):\n"
+        "        n: int\n"
+        "    models = [fastapi.openapi.models.OpenAPI, mcp_types.AudioContent]\n"
+        "    deferred = [m.__name__ for m in models if not m.__pydantic_complete__]\n"
+        "    print('enabled' if gc.isenabled() else 'disabled', gc.get_freeze_count() > 0,\n"
+        "          After.__pydantic_complete__, ','.join(deferred))\n"
         "uvicorn.run = run\n"
         "from todo_backend import cli\n"
         "cli.main(['serve']) if sys.argv[1] == 'backend' else cli.mcp_main([])\n"
@@ -50,7 +88,9 @@ def test_both_servers_run_with_the_collector_enabled(tmp_path):
             [sys.executable, "-c", code, server], env=env, capture_output=True, text=True, timeout=120, check=False
         )
         assert out.returncode == 0, out.stderr
-        assert out.stdout.split() == ["enabled", "True"], (server, out.stdout, out.stderr)
+        # What the server imported while starting waits for first use; what comes after does not.
+        deferred = "OpenAPI" if server == "backend" else "AudioContent"
+        assert out.stdout.split() == ["enabled", "True", "True", deferred], (server, out.stdout, out.stderr)
 
 
 def test_the_backend_starts_without_the_database_driver_or_the_http_client():

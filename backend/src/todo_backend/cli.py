@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from todo_backend.startup import collections_paused
+from todo_backend.startup import starting
 
 log = logging.getLogger("todo_backend")
 
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="wait for the database, then upgrade the schema to head")
     args = parser.parse_args(argv)
 
-    with collections_paused():
+    with starting():
         from todo_backend.logs import configure_logging, uvicorn_log_config
         from todo_backend.settings import Settings
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("schema at head", extra={"database": safe_url(settings.sqlalchemy_url)})
         return
 
-    with collections_paused():
+    with starting():
         import uvicorn
 
         from todo_backend.api import create_app
@@ -58,6 +58,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def mcp_main(argv: list[str] | None = None) -> None:
     """`todo-mcp`: the MCP server's module is imported here, with collections paused."""
-    with collections_paused():
+    with starting():
         from todo_backend import mcp_server
     mcp_server.main(argv)

@@ -32,7 +32,7 @@ from todo_backend.guards import MAX_BODY_BYTES, json_server_error
 from todo_backend.limits import ID_MAX, TITLE_MAX, USER_ID_MAX, StatusFilter
 from todo_backend.logs import RequestIdMiddleware, configure_logging, uvicorn_log_config
 from todo_backend.settings import Settings
-from todo_backend.startup import collections_paused
+from todo_backend.startup import starting
 
 if TYPE_CHECKING:
     # The database layer (SQLAlchemy's ORM, the tables, the domain functions) is imported when a
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8001")))
     args = parser.parse_args(argv)
-    with collections_paused():
+    with starting():
         settings = Settings()
         configure_logging(settings.log_level)
         app = create_app(settings)
