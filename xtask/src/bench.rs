@@ -11,8 +11,8 @@
 //!   physical limit;
 //! - `sizes`: each image's size and own layers (and, on a stand-in base, the estimate on the
 //!   official one), as `images` reads them;
-//! - `coldstart`: each image's `docker run` → healthy, the three started together as
-//!   `dev --containers` starts them;
+//! - `coldstart`: each image's `docker run` → healthy, on its own (its container run again
+//!   while the other two wait) and the three started together as `dev --containers` starts them;
 //! - `throughput`: bounded load runs on loopback (a fixed count of requests over keep-alive
 //!   connections, with a time limit) against the running stack, each beside a plain server
 //!   in the same image (a bare Node.js `http` server, a bare Starlette app under the same
@@ -450,27 +450,54 @@ impl Args {
     fn coldstart(&self, ctx: &Ctx, out: &mut Vec<Figure>) -> Result<()> {
         let db = self.database_url.as_deref().unwrap_or_default();
         let _lock = ports_lock(ctx, self.ports_lock.as_deref())?;
-        let mut times: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+        let mut together: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+        let mut alone: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
         for round in 1..=self.coldstart_rounds {
             let mut scratch = Report::new();
             let mut stack = Stack::start(ctx, Mode::Containers, &[], Some(db), &mut scratch)?;
-            let healthy = stack.wait_healthy(ctx, Duration::from_secs(180));
+            let result = (|| -> Result<()> {
+                for (name, took) in stack.wait_healthy(ctx, Duration::from_secs(180))? {
+                    together.entry(name).or_default().push(took.as_secs_f64());
+                }
+                // Then each image on its own: its container removed and run again while the
+                // other two wait, idle.
+                for service in crate::services::SERVICES {
+                    let took = stack.restart(ctx, service.name, Duration::from_secs(180))?;
+                    alone
+                        .entry(service.name)
+                        .or_default()
+                        .push(took.as_secs_f64());
+                }
+                Ok(())
+            })();
             stack.stop(ctx);
-            for (name, took) in healthy? {
-                times.entry(name).or_default().push(took.as_secs_f64());
-            }
+            result?;
             ctx.say(format!("cold start round {round} done"));
         }
-        for (name, samples) in times {
+        let command = "cargo xtask bench --only coldstart --database-url <PostgreSQL URL>";
+        for (name, samples) in alone {
             let mut f = figure(
                 Section::Coldstart,
                 &format!("{name}: `docker run` → health 200"),
                 &samples,
                 "s",
+                command,
+            );
+            f.note = Some(
+                "its container started on its own, the other two running idle (removed and run again after the stack's start)".into(),
+            );
+            out.push(f);
+        }
+        for (name, samples) in together {
+            let mut f = figure(
+                Section::Coldstart,
+                &format!("{name}: `docker run` → health 200, the three started together"),
+                &samples,
+                "s",
                 "DATABASE_URL=<PostgreSQL URL> cargo xtask dev --containers --check",
             );
             f.note = Some(
-                "the three containers start together, as `dev --containers` starts them".into(),
+                "as `dev --containers` starts them: on two cores each start shares the CPU with the other two".into(),
             );
             out.push(f);
         }

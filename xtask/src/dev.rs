@@ -56,6 +56,8 @@ pub struct Stack {
     docker: Option<crate::tools::Tool>,
     started: Instant,
     spawned_at: BTreeMap<&'static str, Instant>,
+    /// How each component was started, to start it again (`restart`).
+    commands: BTreeMap<&'static str, Cmd>,
 }
 
 impl Args {
@@ -135,6 +137,7 @@ impl Stack {
             docker: None,
             started: Instant::now(),
             spawned_at: BTreeMap::new(),
+            commands: BTreeMap::new(),
         };
         let result = match mode {
             Mode::Processes { release } => stack.start_processes(ctx, release, &secrets),
@@ -365,7 +368,39 @@ impl Stack {
         Ok(())
     }
 
+    /// Stops one component and starts it again the same way while the others keep running;
+    /// returns how long it took from its start to its health answering 200 (the bench's cold
+    /// start of one image).
+    pub fn restart(
+        &mut self,
+        ctx: &Ctx,
+        name: &'static str,
+        timeout: Duration,
+    ) -> Result<Duration> {
+        let cmd = self
+            .commands
+            .get(name)
+            .cloned()
+            .with_context(|| format!("{name} was not started by this stack"))?;
+        if let Some(i) = self.children.iter().position(|(n, _)| *n == name) {
+            let (_, mut child) = self.children.remove(i);
+            child.stop();
+        }
+        let container = format!("todo-dev-{name}");
+        if let (true, Some(tool)) = (self.containers.contains(&container), &self.docker) {
+            let docker = Docker {
+                tool,
+                env: &self.docker_env,
+            };
+            ctx.run(&docker.rm_force(std::slice::from_ref(&container)))?;
+        }
+        self.spawn(ctx, name, cmd)?;
+        let times = self.wait_healthy_of(ctx, &[name], timeout)?;
+        Ok(times.first().map(|(_, t)| *t).unwrap_or_default())
+    }
+
     fn spawn(&mut self, ctx: &Ctx, name: &'static str, cmd: Cmd) -> Result<()> {
+        self.commands.insert(name, cmd.clone());
         let cmd = cmd
             .output(Output::Stream)
             .on_line(move |line| eprintln!("{name:>8} | {line}"));
@@ -384,11 +419,20 @@ impl Stack {
         ctx: &Ctx,
         timeout: Duration,
     ) -> Result<Vec<(&'static str, Duration)>> {
+        self.wait_healthy_of(ctx, &START_ORDER, timeout)
+    }
+
+    fn wait_healthy_of(
+        &mut self,
+        ctx: &Ctx,
+        names: &[&'static str],
+        timeout: Duration,
+    ) -> Result<Vec<(&'static str, Duration)>> {
         if ctx.global.dry_run {
             return Ok(Vec::new());
         }
         let deadline = Instant::now() + timeout;
-        let mut pending: Vec<(&'static str, String)> = START_ORDER
+        let mut pending: Vec<(&'static str, String)> = names
             .iter()
             .map(|name| {
                 let url = services::local_url(name) + services::service(name).health;

@@ -454,7 +454,9 @@ pub fn policy(docs: &[Doc], our_pull_policy: &str) -> Result<String> {
                 }
                 // Without a startup probe, only the liveness probe's initial delay keeps the
                 // kubelet from restarting a container that is still starting.
-                let delay = c["livenessProbe"]["initialDelaySeconds"].as_i64().unwrap_or(0);
+                let delay = c["livenessProbe"]["initialDelaySeconds"]
+                    .as_i64()
+                    .unwrap_or(0);
                 if c["startupProbe"].is_null() && !c["livenessProbe"].is_null() && delay < 1 {
                     problems.push(format!(
                         "{cid}: no startupProbe, and livenessProbe has no initialDelaySeconds"
@@ -1045,8 +1047,12 @@ mod tests {
         let mut delayed = http.clone();
         delayed["initialDelaySeconds"] = json!(10);
         assert!(with(json!({"readinessProbe": http, "livenessProbe": http})));
-        assert!(!with(json!({"readinessProbe": http, "livenessProbe": delayed})));
-        assert!(!with(json!({"readinessProbe": http, "livenessProbe": http, "startupProbe": http})));
+        assert!(!with(
+            json!({"readinessProbe": http, "livenessProbe": delayed})
+        ));
+        assert!(!with(
+            json!({"readinessProbe": http, "livenessProbe": http, "startupProbe": http})
+        ));
     }
 
     #[test]
