@@ -579,10 +579,13 @@ impl Args {
                 .flat_map(|p| kube::pod_problems_in(p, &seen))
                 .collect();
             let now = Instant::now();
+            // Each problem's clock runs from when it was first seen in this instance of the
+            // container: a restart starts it again, so a container that crashes and comes back
+            // is judged a crash (by its restarts), never "runs but is not Ready" for the time
+            // its instances added up.
             let mut waited = |p: &Problem, grace: Duration| {
-                let seen = *first_seen
-                    .entry((p.pod.clone(), format!("{:?} {}", p.kind, p.container)))
-                    .or_insert(now);
+                let key = format!("{:?} {} restart {}", p.kind, p.container, p.restarts);
+                let seen = *first_seen.entry((p.pod.clone(), key)).or_insert(now);
                 now.duration_since(seen) >= grace
             };
             let fatal: Vec<Problem> = problems
