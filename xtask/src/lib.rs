@@ -173,3 +173,37 @@ fn from_map(cmd: clap::Command, env: &Env) -> clap::Command {
         cmd.mut_subcommand(name, |s| from_map(s, env))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global(env: &[(&str, &str)], args: &[&str]) -> cli::Global {
+        let env: Env = env.iter().copied().collect();
+        let argv = ["xtask"].iter().chain(args).chain(&["status"]).copied();
+        parse(argv, &env, false).unwrap().global
+    }
+
+    #[test]
+    fn an_in_process_command_line_reads_its_variables_from_the_map_only() {
+        // Whatever the shell running the tests holds, only the map counts.
+        let bare = global(&[], &[]);
+        assert_eq!((bare.profile.as_str(), bare.context), ("minikube", None));
+        let set = global(
+            &[
+                ("XTASK_MINIKUBE_PROFILE", "other"),
+                ("XTASK_CONTEXT", "kind-x"),
+            ],
+            &[],
+        );
+        assert_eq!(set.profile, "other");
+        assert_eq!(set.context.as_deref(), Some("kind-x"));
+        // A flag still wins over the variable.
+        assert_eq!(
+            global(&[("XTASK_CONTEXT", "kind-x")], &["--context", "c"])
+                .context
+                .as_deref(),
+            Some("c")
+        );
+    }
+}

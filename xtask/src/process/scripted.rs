@@ -15,7 +15,9 @@
 //!
 //! What only a real process can do is refused with an error saying so, never imitated: a
 //! program outside the fakes' directory, and `@sleep:N` entries (timeouts, port-forwards
-//! that stay up, the process groups they leave behind).
+//! that stay up, the process groups they leave behind). The refusals are also kept
+//! ([`ScriptedRunner::refusals`]): a test whose run hit one must run the real binary, even
+//! when the xtask took the error in its stride.
 
 use std::fs;
 use std::io::Write;
@@ -23,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::{redact, spawn_error, Background, Cmd, Outcome, Output, Runner};
 use crate::ctx::{Console, Env};
@@ -39,6 +41,7 @@ pub struct ScriptedRunner {
     console: Arc<Console>,
     /// One call at a time: the log and the list state are read and written per call.
     lock: Mutex<()>,
+    refused: Arc<Mutex<Vec<String>>>,
 }
 
 impl ScriptedRunner {
@@ -56,7 +59,22 @@ impl ScriptedRunner {
             env,
             console,
             lock: Mutex::new(()),
+            refused: Default::default(),
         }
+    }
+
+    /// What this runner refused to imitate, as it happens (a handle that outlives the runner
+    /// handed to the xtask).
+    pub fn refusals(&self) -> Arc<Mutex<Vec<String>>> {
+        self.refused.clone()
+    }
+
+    fn refuse(&self, why: String) -> anyhow::Error {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(why.clone());
+        anyhow::anyhow!(why)
     }
 
     /// What the fake prints and how it exits.
@@ -69,12 +87,12 @@ impl ScriptedRunner {
             ));
         }
         if program.parent() != Some(self.bin.as_path()) {
-            bail!(
+            return Err(self.refuse(format!(
                 "the in-process fakes answer only the tools in {}; `{}` needs a real process \
                  (run this test through the fake-tool.sh path)",
                 self.bin.display(),
                 cmd.program
-            );
+            )));
         }
         let _one = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let name = cmd.name().to_string();
@@ -122,11 +140,11 @@ impl ScriptedRunner {
                 out = entry;
             }
             if out.contains("@sleep:") {
-                bail!(
+                return Err(self.refuse(format!(
                     "`{}`: the scenario's {out:?} needs a real process that stays up \
                      (run this test through the fake-tool.sh path)",
                     cmd.display()
-                );
+                )));
             }
             let mut answer = Answer {
                 code: code.rem_euclid(256),
@@ -431,6 +449,7 @@ mod tests {
         fs::write(sc.join("docker.rules"), "*\t0\tx@sleep:30\n").unwrap();
         let err = r.run(&Cmd::new(docker.display().to_string())).unwrap_err();
         assert!(err.to_string().contains("needs a real process"), "{err}");
+        assert_eq!(r.refusals().lock().unwrap().len(), 2);
         fs::write(sc.join("docker.rules"), "").unwrap();
         let out = r
             .run(&Cmd::new(docker.display().to_string()).args(["build", "-f", "-"]))
