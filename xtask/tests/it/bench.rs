@@ -22,6 +22,7 @@ fn bench_times_the_same_docker_build_that_build_would_run() {
     f.file("inspect.txt", "sha256:abc 1234\n");
     f.rule("docker", "image inspect*", 0, "inspect.txt")
         .rule("docker", "build*", 0, "-");
+    // The binary: bench times `cargo xtask build` by running the xtask itself.
     let r = f.xtask_process(&[
         "bench",
         "--only",

@@ -88,6 +88,7 @@ fn build_twice_then_size_gate_on_real_docker() {
 
     let mut first: Vec<&str> = args.to_vec();
     first.extend(["--budget-own", "backend=1"]);
+    // The binary: the builds run on the real Docker.
     let r1 = f.xtask_process(&first);
     let report_text = std::fs::read_to_string(f.root.join("target/xtask/report.json"))
         .unwrap_or_else(|e| panic!("no report ({e}): {r1:?}"));

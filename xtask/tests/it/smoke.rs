@@ -164,6 +164,7 @@ fn smoke(f: &Fake, server: &Server, extra: &[&str]) -> Run {
     let addr = format!("127.0.0.1:{}", server.port);
     let mut args = vec!["smoke", "--ingress-addr", &addr];
     args.extend_from_slice(extra);
+    // The binary: the port-forward stays up as a process and must not outlive the run.
     f.xtask_process(&args)
 }
 
@@ -453,6 +454,7 @@ fn the_ingress_address_comes_from_the_ingress_status() {
         0,
         "ingress.json",
     );
+    // The binary: its port-forward stays up as a process, as in `smoke` above.
     let r = f.xtask_process(&["smoke", "--context", "ci-cluster"]);
     assert_eq!(r.code, 0, "{r:?}");
     r.says(format!(

@@ -401,6 +401,7 @@ fn values_files_come_before_the_computed_values_and_set_after() {
     on_ci_cluster(&f);
     f.repo_file("prod.yaml", "replicas:\n  backend: 4\n");
     let prod = f.root.join("prod.yaml").display().to_string();
+    // The binary: the --set secret must stay out of the real runner's command logs.
     let r = f.xtask_process(&[
         "deploy",
         "--context",
