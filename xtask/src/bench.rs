@@ -219,9 +219,9 @@ impl Args {
         let md = markdown(&bench);
         std::fs::write(dir.join("bench.md"), &md)?;
         if ctx.global.json {
-            println!("{}", serde_json::to_string_pretty(&bench)?);
+            ctx.show(serde_json::to_string_pretty(&bench)?);
         } else {
-            println!("{md}");
+            ctx.show(md);
         }
         ctx.say(format!(
             "bench: {} and {}",
@@ -289,7 +289,7 @@ impl Args {
             .join(" && ");
         let ours_cmd = format!(
             "{}{} build --target host --network host",
-            base_env(),
+            base_env(ctx),
             relative(ctx, &cluster_suite::own_binary())
         );
         out.push(figure(
@@ -322,7 +322,7 @@ impl Args {
     // hash
 
     fn hash(&self, ctx: &Ctx, out: &mut Vec<Figure>) -> Result<()> {
-        let inputs = BuildInputs::new(&[], &[])?;
+        let inputs = BuildInputs::new(&ctx.env, &[], &[])?;
         let list_dir = ctx.target_dir().join("bench-files");
         std::fs::create_dir_all(&list_dir)?;
         for s in SERVICES {
@@ -374,7 +374,7 @@ impl Args {
                 &format!("{} context hash, in process", s.name),
                 &inproc,
                 "ms",
-                &format!("{}cargo xtask hash {}", base_env(), s.name),
+                &format!("{}cargo xtask hash {}", base_env(ctx), s.name),
             );
             f.note = Some(what);
             out.push(f);
@@ -385,7 +385,7 @@ impl Args {
                 "ms",
                 &format!(
                     "{}{} hash {}",
-                    base_env(),
+                    base_env(ctx),
                     relative(ctx, &cluster_suite::own_binary()),
                     s.name
                 ),
@@ -409,7 +409,7 @@ impl Args {
         images::Args::host_network().measure(ctx, &mut report)?;
         let cmd = format!(
             "{}cargo xtask images --target host --network host",
-            base_env()
+            base_env(ctx)
         );
         for row in &report.images {
             let mb = |b: Option<u64>| b.map(|b| b as f64 / 1e6);
@@ -755,7 +755,7 @@ impl Args {
             "no-op redeploy: nothing built, pushed or replaced (whole process)",
             &samples,
             "s",
-            &format!("{}cargo xtask {shown}", base_env()),
+            &format!("{}cargo xtask {shown}", base_env(ctx)),
         ));
         let pods = cluster_suite::restart_and_time(ctx, &cctx)?;
         let restart = format!(
@@ -1140,7 +1140,7 @@ impl Baselines {
 /// The image `build` makes of a service now (its content tag).
 fn current_image(ctx: &Ctx, service: &str) -> Result<String> {
     let s = services::select(&[service.to_string()])?[0];
-    let d = services::content_digest(&ctx.root, &s, &BuildInputs::new(&[], &[])?)?
+    let d = services::content_digest(&ctx.root, &s, &BuildInputs::new(&ctx.env, &[], &[])?)?
         .with_context(|| format!("{service} has no Dockerfile"))?;
     Ok(format!("{}:{}", s.repository, d.tag))
 }
@@ -1181,7 +1181,7 @@ fn xtask_cmd(ctx: &Ctx, args: &[&str]) -> Cmd {
 /// The `docker build`s that `build` would run for the current tags (one per service with a
 /// Dockerfile), on the classic builder.
 fn docker_builds(ctx: &Ctx) -> Result<Vec<Cmd>> {
-    let inputs = BuildInputs::new(&[], &[])?;
+    let inputs = BuildInputs::new(&ctx.env, &[], &[])?;
     let app_version = services::app_version(&ctx.root)?;
     let docker = Docker {
         tool: &ctx.tools.docker,
@@ -1214,12 +1214,12 @@ fn docker_builds(ctx: &Ctx) -> Result<Vec<Cmd>> {
 }
 
 /// The base-image variables the measured commands saw, as a prefix for their command line.
-fn base_env() -> String {
+fn base_env(ctx: &Ctx) -> String {
     ["XTASK_BASE_NODE", "XTASK_BASE_PYTHON"]
         .iter()
         .filter_map(|k| {
-            std::env::var(k)
-                .ok()
+            ctx.env
+                .get(k)
                 .filter(|v| !v.is_empty())
                 .map(|v| format!("{k}={v} "))
         })

@@ -70,9 +70,9 @@ impl Args {
         let started = Instant::now();
         let result = self.build(ctx, &mut report);
         report.task("build", started.elapsed(), Status::of(&result));
-        let path = report.write(&ctx.target_dir())?;
+        let path = report.write(&ctx.env, &ctx.target_dir())?;
         if ctx.global.json {
-            println!("{}", serde_json::to_string_pretty(&report.images)?);
+            ctx.show(serde_json::to_string_pretty(&report.images)?);
         }
         result?;
         ctx.say(format!("report: {}", ctx.rel(&path).display()));
@@ -81,7 +81,7 @@ impl Args {
 
     /// Builds what changed and records each image in the report.
     pub fn build(&self, ctx: &Ctx, report: &mut Report) -> Result<(DockerTarget, Vec<Built>)> {
-        let inputs = BuildInputs::new(&self.bases, &self.build_args)?;
+        let inputs = BuildInputs::new(&ctx.env, &self.bases, &self.build_args)?;
         let target = resolve_target(ctx, self.target)?;
         let app_version = services::app_version(&ctx.root)?;
         // Every tag first, then one question for all of them, then what is missing is built.
@@ -252,6 +252,7 @@ fn build_one(
     let bar = spinner.clone();
     let last = latest.clone();
     let name = s.name;
+    let console = ctx.console.clone();
     let cmd = docker
         .build(spec)
         .output(crate::process::Output::Stream)
@@ -263,7 +264,7 @@ fn build_one(
                 None if line.starts_with("Step ")
                     || line.starts_with("#") && line.contains("DONE") =>
                 {
-                    eprintln!("{name:9} {line}")
+                    console.err(&format!("{name:9} {line}\n"))
                 }
                 None => {}
             }

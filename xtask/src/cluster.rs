@@ -2,7 +2,6 @@
 //! confirmation prompts, and turning a pod [`Problem`] into the message a user acts on (with
 //! the evidence: last log lines, probe events, requests vs. allocatable).
 
-use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -219,9 +218,9 @@ pub fn room(ctx: &Ctx, app_version: &str) -> Result<Room> {
 
 /// How often watches poll: `XTASK_POLL_MS` (tests make it fast), else one second, the
 /// resolution of the timestamps SC-002 reads anyway.
-pub fn poll_interval() -> Duration {
-    std::env::var("XTASK_POLL_MS")
-        .ok()
+pub fn poll_interval(ctx: &Ctx) -> Duration {
+    ctx.env
+        .get("XTASK_POLL_MS")
         .and_then(|v| v.parse().ok())
         .map(Duration::from_millis)
         .unwrap_or(Duration::from_secs(1))
@@ -244,13 +243,11 @@ pub fn confirm(ctx: &Ctx, question: &str, yes: bool) -> Result<()> {
     if yes || ctx.global.dry_run {
         return Ok(());
     }
-    if ctx.ci || !std::io::stdin().is_terminal() {
+    if ctx.ci || !ctx.console.stdin_is_terminal() {
         bail!("{question}\nnobody can answer here (no terminal or CI): pass --yes to go ahead");
     }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
+    ctx.console.err(&format!("{question} [y/N] "));
+    let answer = ctx.console.read_line()?;
     if matches!(answer.trim(), "y" | "Y" | "yes") {
         Ok(())
     } else {

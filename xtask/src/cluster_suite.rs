@@ -35,8 +35,8 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn from_env() -> Option<Target> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    pub fn from_env(env: &crate::ctx::Env) -> Option<Target> {
+        let var = |k: &str| env.non_empty(k).map(str::to_string);
         Some(Target {
             context: var("XTASK_TEST_CONTEXT")?,
             registry: var("XTASK_TEST_REGISTRY")?,
@@ -44,8 +44,8 @@ impl Target {
         })
     }
 
-    fn must() -> Result<Target> {
-        Target::from_env().context("XTASK_TEST_CONTEXT and XTASK_TEST_REGISTRY name the cluster")
+    fn must(env: &crate::ctx::Env) -> Result<Target> {
+        Target::from_env(env).context("XTASK_TEST_CONTEXT and XTASK_TEST_REGISTRY name the cluster")
     }
 
     /// `deploy` as CI runs it: the registry, host networking for builds, gates reported only,
@@ -184,7 +184,7 @@ fn health_via_ingress(addr: &str) -> Result<()> {
 /// The API server's own validation and admission of `k8s/` (the secrets template filled in)
 /// and of the chart's rendered manifests: `kubectl apply --dry-run=server`.
 pub fn server_dry_run(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     let cctx = ctx.for_context(&t.context);
     let k = cluster::kubectl(&cctx);
     // A server-side dry run cannot see a namespace it would create, so create it first.
@@ -284,7 +284,7 @@ pub fn fill_secrets_template(template: &str) -> String {
 
 /// The first install through the registry, with the in-cluster PostgreSQL pushed there.
 pub fn first_deploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     if let (Some(local), Some((repo, tag))) = (&t.postgres_image, t.postgres_ref()) {
         let docker = Docker {
             tool: &ctx.tools.docker,
@@ -312,7 +312,7 @@ pub fn first_deploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
 
 /// `smoke` with every check passing, then `helm test` through Helm 3 as well.
 pub fn smoke(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     let started = Instant::now();
     ctx.run_ok(&xtask(
         ctx,
@@ -341,7 +341,7 @@ pub fn smoke(ctx: &Ctx, report: &mut Report) -> Result<()> {
 
 /// SC-004 over two minutes.
 pub fn stability(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     let started = Instant::now();
     ctx.run_ok(&xtask(
         ctx,
@@ -376,7 +376,7 @@ pub fn built_and_pushed(child: &Report) -> (Vec<String>, Vec<String>) {
 
 /// A second deploy with nothing changed: nothing built, nothing pushed, no pod replaced.
 pub fn no_change_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     let cctx = ctx.for_context(&t.context);
     let before = pod_uids(&cctx)?;
     let started = Instant::now();
@@ -416,7 +416,7 @@ pub fn no_change_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
 /// so the image is new), so only the frontend is rebuilt and pushed; a bounded request loop
 /// against the ingress runs during its rolling update and must see no failed request.
 pub fn changed_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     let cctx = ctx.for_context(&t.context);
     let mut args = t.deploy_args();
     args.extend(frontend_change());
@@ -467,7 +467,7 @@ pub fn changed_redeploy(ctx: &Ctx, report: &mut Report) -> Result<()> {
 /// own timestamps (whole seconds), and where the time goes, from this side's polls every
 /// 250 ms: container running → started (the startup probe passed, when there is one) → Ready.
 pub fn rolling_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     let cctx = ctx.for_context(&t.context);
     let started = Instant::now();
     let pods = restart_and_time(ctx, &cctx)?;
@@ -706,7 +706,7 @@ fn drills(run: &str) -> Vec<Drill> {
 }
 
 pub fn failure_drills(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     let cctx = ctx.for_context(&t.context);
     let addr = ingress(&cctx);
     let mut failures = Vec::new();
@@ -772,7 +772,7 @@ pub fn failure_drills(ctx: &Ctx, report: &mut Report) -> Result<()> {
 /// request loop through the ingress. No app container may restart, and once everything is
 /// Ready again, no request may fail.
 pub fn database_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     let cctx = ctx.for_context(&t.context);
     let restarts = |pods: &[kube::Pod]| -> u32 {
         pods.iter()
@@ -846,7 +846,7 @@ pub fn database_restart(ctx: &Ctx, report: &mut Report) -> Result<()> {
 
 /// `down --purge`: the release and the namespace are gone.
 pub fn down_purge(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     let started = Instant::now();
     ctx.run_ok(&xtask(
         ctx,
@@ -899,7 +899,7 @@ fn current_context_is(ctx: &Ctx, t: &Target) -> Result<()> {
 /// `-f` values naming the images as this cluster finds them: the registry's, with the tags
 /// `deploy` pushed (the content tags of the tree as it is), and the stand-in PostgreSQL.
 fn plan_image_values(ctx: &Ctx, t: &Target) -> Result<std::path::PathBuf> {
-    let inputs = crate::services::BuildInputs::new(&[], &[])?;
+    let inputs = crate::services::BuildInputs::new(&ctx.env, &[], &[])?;
     let mut yaml = String::from("images:\n");
     for s in crate::services::SERVICES {
         let d = crate::services::content_digest(&ctx.root, &s, &inputs)?
@@ -996,7 +996,7 @@ fn journey_via_ingress(addr: &str, who: &str) -> Result<crate::flow::Session> {
 /// `helm upgrade` with an unrelated change: the Secret is unchanged, the signed-in session
 /// still works, and PostgreSQL still accepts its password.
 pub fn plan_bare_install(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     current_context_is(ctx, &t)?;
     let values = plan_image_values(ctx, &t)?.to_string_lossy().into_owned();
     let helm = Helm {
@@ -1082,7 +1082,7 @@ pub fn plan_bare_install(ctx: &Ctx, report: &mut Report) -> Result<()> {
 /// The plan's `--set` form against an "external" database: a PostgreSQL the suite starts in
 /// namespace `external-db`, and an empty OPENAI_API_KEY (the rule-based agent answers).
 pub fn plan_set_form(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     current_context_is(ctx, &t)?;
     let Some((pg_repo, pg_tag)) = t.postgres_ref() else {
         bail!("XTASK_TEST_POSTGRES_IMAGE names no PostgreSQL image for the external database");
@@ -1224,11 +1224,12 @@ spec:
 /// plan's order, the plan's own `kubectl wait`, `/health` through a port-forward, then
 /// `kubectl delete -f k8s/`, which leaves only the released volume behind.
 pub fn plan_manifests(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let t = Target::must()?;
+    let t = Target::must(&ctx.env)?;
     current_context_is(ctx, &t)?;
-    let script = std::env::var("XTASK_CLUSTER_UP")
-        .ok()
-        .filter(|v| !v.is_empty())
+    let script = ctx
+        .env
+        .non_empty("XTASK_CLUSTER_UP")
+        .map(str::to_string)
         .context("XTASK_CLUSTER_UP names no cluster-up.sh to load images into the node with")?;
     let app_version =
         crate::services::app_version(&ctx.root)?.context("Chart.yaml has no appVersion")?;

@@ -226,7 +226,7 @@ pub fn deliver(ctx: &Ctx, how: &Delivery, built: &[Built]) -> Result<Vec<Deliver
             Delivery::Registry(r) => {
                 let remote = format!("{}:{}", r.repository(b.service.repository), b.tag);
                 let fate = if ctx.global.dry_run && !b.cached {
-                    println!("would push {remote} (built in this run)");
+                    ctx.show(format!("would push {remote} (built in this run)"));
                     Fate::Pushed
                 } else if registry_has(ctx, r, b.service.repository, &b.tag, &remote)? {
                     Fate::Present

@@ -109,8 +109,10 @@ impl Args {
         // A tool named by an XTASK_<TOOL> override that is not there is the doctor's to report.
         let fetchable = |t: &&crate::tools::Tool| {
             !t.found()
-                && std::env::var(format!("XTASK_{}", t.name.to_uppercase()))
-                    .map_or(true, |v| v.is_empty())
+                && ctx
+                    .env
+                    .non_empty(&format!("XTASK_{}", t.name.to_uppercase()))
+                    .is_none()
         };
         if ctx.global.dry_run {
             let missing: Vec<&str> = cluster_tools
@@ -119,15 +121,15 @@ impl Args {
                 .map(|t| t.name)
                 .collect();
             if !missing.is_empty() {
-                println!(
+                ctx.show(format!(
                     "would run: cargo xtask setup {}   (not installed: deploy offers to fetch the pinned versions into .tools/, sha256-verified)",
                     missing.join(" ")
-                );
+                ));
             }
         }
         let ctx = if !ctx.global.dry_run && cluster_tools.iter().any(fetchable) {
             crate::setup::ensure_tools(ctx, self.up.yes)?;
-            refreshed = ctx.with_tools(crate::tools::Tools::resolve(&ctx.root));
+            refreshed = ctx.with_tools(crate::tools::Tools::resolve(&ctx.root, &ctx.env));
             &refreshed
         } else {
             ctx
@@ -138,9 +140,9 @@ impl Args {
         let status = Status::of(&result);
         report.task("deploy", started.elapsed(), status);
         if !ctx.global.dry_run {
-            let path = report.write(&ctx.target_dir())?;
+            let path = report.write(&ctx.env, &ctx.target_dir())?;
             if ctx.global.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                ctx.show(serde_json::to_string_pretty(&report)?);
             }
             ctx.say(format!("report: {}", ctx.rel(&path).display()));
         }
@@ -244,13 +246,13 @@ impl Args {
         let t = Instant::now();
         let built = if would_start {
             // The tags are known without a daemon: they hash the build contexts.
-            let inputs = services::BuildInputs::new(&self.bases, &self.build_args)?;
+            let inputs = services::BuildInputs::new(&ctx.env, &self.bases, &self.build_args)?;
             for s in services::SERVICES {
                 if let Some(d) = services::content_digest(&ctx.root, &s, &inputs)? {
-                    println!(
+                    ctx.show(format!(
                         "would build: {}:{} into minikube's daemon, once the profile is up (unless it is there already)",
                         s.repository, d.tag
-                    );
+                    ));
                 }
             }
             Vec::new()
@@ -323,7 +325,7 @@ impl Args {
 
         // 5. The secrets: environment first, else .data/secrets.env (created once). Once the
         // release exists, the chart keeps what neither holds (it reads its own Secret back).
-        let secrets = secrets::load_for(&ctx.root, !ctx.global.dry_run, !first_install)?;
+        let secrets = secrets::load_for(&ctx.root, &ctx.env, !ctx.global.dry_run, !first_install)?;
         if let Some(path) = &secrets.generated {
             let verb = if ctx.global.dry_run {
                 "would generate"
@@ -387,22 +389,22 @@ impl Args {
             )
             .cwd(&ctx.root);
         if ctx.global.dry_run {
-            println!("would run: {}", upgrade.display());
-            println!("  with values on stdin (-f -):");
+            ctx.show(format!("would run: {}", upgrade.display()));
+            ctx.show("  with values on stdin (-f -):");
             for k in secrets.redacted_keys() {
-                println!("    {k}");
+                ctx.show(format!("    {k}"));
             }
-            println!(
+            ctx.show(format!(
                 "would watch: {} every {}ms for up to {}s, then on failure write the diagnose bundle and {}",
                 cluster::kubectl(ctx).get_workloads_and_pods(kube::SELECTOR).display(),
-                cluster::poll_interval().as_millis(),
+                cluster::poll_interval(ctx).as_millis(),
                 self.timeout.as_secs(),
                 match (self.keep_failed, previous) {
                     (true, _) => "keep the failed release (--keep-failed)".to_string(),
                     (false, Some(r)) => format!("`helm rollback {} {r}`", kube::RELEASE),
                     (false, None) => format!("`helm uninstall {}` (first install)", kube::RELEASE),
                 }
-            );
+            ));
             return Ok(());
         }
         ctx.say(format!(
@@ -482,7 +484,7 @@ impl Args {
             .or_else(|| cluster::ingress_status_address(ctx))
             .unwrap_or_else(|| "the ingress controller's address".into());
         if !ctx.global.json {
-            println!("http://todo.local");
+            ctx.show("http://todo.local");
         }
         ctx.say(format!(
             "  (todo.local must resolve to {ip}: `cargo xtask doctor` checks the hosts entry; `cargo xtask smoke` needs none)"
@@ -549,7 +551,7 @@ impl Args {
     /// Polls until every workload is rolled out and every live pod Ready, failing fast on a
     /// problem that waiting cannot fix. An error means the watch itself stopped (Ctrl-C).
     fn watch(&self, ctx: &Ctx, since: Instant) -> Result<Watched> {
-        let poll = cluster::poll_interval();
+        let poll = cluster::poll_interval(ctx);
         let mut first_seen: HashMap<(String, String), Instant> = HashMap::new();
         let mut last_line = String::new();
         let mut last_error = String::new();
@@ -571,7 +573,7 @@ impl Args {
             };
             let seen = kube::Seen {
                 events: &events,
-                now: Some(kube::now()),
+                now: Some(kube::now(&ctx.env)),
                 init_budget,
             };
             let problems: Vec<Problem> = snap
@@ -684,7 +686,7 @@ impl Args {
         }
         let pods: Vec<String> = f.problems.iter().map(|p| p.pod.clone()).collect();
         // The bundle includes this run's report so far.
-        let _ = report.write(&ctx.target_dir());
+        let _ = report.write(&ctx.env, &ctx.target_dir());
         match crate::diagnose::collect(ctx, &summary.join("\n\n"), &pods) {
             Ok(dir) => ctx.say(format!("  diagnose bundle: {}", ctx.rel(&dir).display())),
             Err(e) => ctx.say(format!("  ! could not write the diagnose bundle: {e:#}")),

@@ -91,12 +91,12 @@ impl Args {
                 false,
             );
             stack.stop(ctx);
-            report.write(&ctx.target_dir())?;
+            report.write(&ctx.env, &ctx.target_dir())?;
             let j = r.context("the user journey through the local stack failed")?;
             ctx.say(format!("journey ok: signed up, added tasks through the proxy and the chat ({} tasks seen), deleted the account", j.tasks_seen));
             return Ok(());
         }
-        report.write(&ctx.target_dir())?;
+        report.write(&ctx.env, &ctx.target_dir())?;
         let result = stack.watch(ctx);
         stack.stop(ctx);
         result
@@ -115,15 +115,15 @@ impl Stack {
         for name in START_ORDER {
             ensure_port_free(name, services::service(name).port)?;
         }
-        let loaded = secrets::load(&ctx.root, !ctx.global.dry_run)?;
+        let loaded = secrets::load(&ctx.root, &ctx.env, !ctx.global.dry_run)?;
         let mut secrets: BTreeMap<String, String> = loaded
             .values
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
         for k in ["OPENAI_BASE_URL", "OPENAI_MODEL"] {
-            if let Some(v) = std::env::var(k).ok().filter(|v| !v.is_empty()) {
-                secrets.insert(k.to_string(), v);
+            if let Some(v) = ctx.env.non_empty(k) {
+                secrets.insert(k.to_string(), v.to_string());
             }
         }
         if let Some(db) = database_url {
@@ -308,7 +308,7 @@ impl Stack {
         let mut env = local_env();
         env.push((
             "LOG_LEVEL".into(),
-            std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+            ctx.env.get("LOG_LEVEL").unwrap_or("info").to_string(),
         ));
         if let Some(m) = secrets.get("OPENAI_MODEL") {
             env.push(("OPENAI_MODEL".into(), m.clone()));
@@ -401,9 +401,10 @@ impl Stack {
 
     fn spawn(&mut self, ctx: &Ctx, name: &'static str, cmd: Cmd) -> Result<()> {
         self.commands.insert(name, cmd.clone());
+        let console = ctx.console.clone();
         let cmd = cmd
             .output(Output::Stream)
-            .on_line(move |line| eprintln!("{name:>8} | {line}"));
+            .on_line(move |line| console.err(&format!("{name:>8} | {line}\n")));
         self.spawned_at.insert(name, Instant::now());
         let child = ctx
             .spawn(&cmd)

@@ -37,7 +37,7 @@ impl Args {
                 let events = cluster::events(ctx);
                 let seen = kube::Seen {
                     events: &events,
-                    now: Some(kube::now()),
+                    now: Some(kube::now(&ctx.env)),
                     init_budget: kube::init_budget(&ctx.root),
                 };
                 for p in snap.live_pods() {
@@ -77,7 +77,7 @@ impl Args {
         }
         let text = summary.join("\n\n");
         let dir = collect(ctx, &text, &unhealthy)?;
-        println!("{text}");
+        ctx.show(&text);
         ctx.say(format!("bundle: {}", ctx.rel(&dir).display()));
         if self.ai {
             ask_ai(ctx, &text, &dir)?;
@@ -176,14 +176,14 @@ fn pod_containers(ctx: &Ctx, pod: &str) -> Vec<String> {
 }
 
 fn ask_ai(ctx: &Ctx, summary: &str, dir: &Path) -> Result<()> {
-    let kagent = tools::resolve(&ctx.root, "kagent");
+    let kagent = tools::resolve(&ctx.root, &ctx.env, "kagent");
     if kagent.found() {
         ctx.say(format!(
             "kagent is installed ({}): its Kubernetes agents can investigate the cluster too (see `kagent --help`)",
             kagent.program.display()
         ));
     }
-    let ai = tools::resolve(&ctx.root, "kubectl-ai");
+    let ai = tools::resolve(&ctx.root, &ctx.env, "kubectl-ai");
     if !ai.found() {
         ctx.say(format!(
             "kubectl-ai is not installed, so there is no AI to ask: install it from https://github.com/GoogleCloudPlatform/kubectl-ai (with an LLM key), then run `cargo xtask diagnose --ai`. The summary is in {}/summary.txt.",

@@ -378,9 +378,9 @@ impl Args {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
         let checks = run_checks(ctx, self.required_only);
         if ctx.global.json {
-            println!("{}", serde_json::to_string_pretty(&checks)?);
+            ctx.show(serde_json::to_string_pretty(&checks)?);
         } else {
-            print_checks(&checks);
+            print_checks(ctx, &checks);
         }
         match first_failure(&checks) {
             Some(id) => Err(Exit(id.exit_code()).into()),
@@ -396,17 +396,17 @@ pub fn first_failure(checks: &[Check]) -> Option<Problem> {
         .and_then(|c| c.id)
 }
 
-pub fn print_checks(checks: &[Check]) {
+pub fn print_checks(ctx: &Ctx, checks: &[Check]) {
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for c in checks {
         let id =
             c.id.filter(|_| c.level != Level::Ok)
                 .map(|i| format!("  [{i}]"))
                 .unwrap_or_default();
-        println!("{} {:width$}  {}{id}", c.mark(), c.name, c.found);
+        ctx.show(format!("{} {:width$}  {}{id}", c.mark(), c.name, c.found));
         if let Some(fix) = &c.fix {
             for line in fix.lines() {
-                println!("    {line}");
+                ctx.show(format!("    {line}"));
             }
         }
     }
@@ -515,11 +515,11 @@ fn check_docker(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
     }
     let out = ctx.run(&Docker { tool, env: &[] }.version())?;
     let parsed = tools::parse_docker_version(&out.stdout);
-    let daemon = match std::env::var("DOCKER_HOST") {
-        Ok(h) if std::env::var("MINIKUBE_ACTIVE_DOCKERD").is_ok() => {
+    let daemon = match ctx.env.get("DOCKER_HOST") {
+        Some(h) if ctx.env.get("MINIKUBE_ACTIVE_DOCKERD").is_some() => {
             format!("minikube's daemon ({h})")
         }
-        Ok(h) if !h.is_empty() => format!("daemon at {h}"),
+        Some(h) if !h.is_empty() => format!("daemon at {h}"),
         _ => "host daemon".to_string(),
     };
     match parsed {
@@ -1009,7 +1009,7 @@ pub fn hosts_entries(hosts: &str, name: &str) -> Vec<HostsLine> {
         .collect()
 }
 
-fn check_helpers(_ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
+fn check_helpers(ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
     let mut checks = Vec::new();
     for (name, what) in [
         (
@@ -1022,7 +1022,7 @@ fn check_helpers(_ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
             "Docker's AI agent (Gordon) for image questions",
         ),
     ] {
-        let found = tools::on_path(name).or_else(|| docker_plugin(name));
+        let found = tools::on_path(&ctx.env, name).or_else(|| docker_plugin(&ctx.env, name));
         checks.push(match found {
             Some(p) => Check {
                 name: name.into(),
@@ -1043,8 +1043,8 @@ fn check_helpers(_ctx: &Ctx, _: &mut State) -> Result<Vec<Check>> {
     Ok(checks)
 }
 
-fn docker_plugin(name: &str) -> Option<std::path::PathBuf> {
-    let home = std::env::var_os("HOME")?;
+fn docker_plugin(env: &crate::ctx::Env, name: &str) -> Option<std::path::PathBuf> {
+    let home = env.get("HOME")?;
     let p = std::path::Path::new(&home)
         .join(".docker/cli-plugins")
         .join(name);

@@ -39,7 +39,7 @@ struct Row {
 
 impl Args {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
-        let inputs = BuildInputs::new(&self.bases, &self.build_args)?;
+        let inputs = BuildInputs::new(&ctx.env, &self.bases, &self.build_args)?;
         let mut rows = Vec::new();
         for s in services::select(&self.services)? {
             let t = Instant::now();
@@ -69,18 +69,18 @@ impl Args {
             });
         }
         if ctx.global.json {
-            println!("{}", serde_json::to_string_pretty(&rows)?);
+            ctx.show(serde_json::to_string_pretty(&rows)?);
         } else {
             for r in &rows {
                 match (&r.image, &r.note) {
-                    (Some(img), _) => println!(
+                    (Some(img), _) => ctx.show(format!(
                         "{:9} {img:28} {} files, {:.1} MB, {:.1} ms",
                         r.service,
                         r.files,
                         r.bytes as f64 / 1e6,
                         r.millis
-                    ),
-                    (None, Some(note)) => println!("{:9} – {note}", r.service),
+                    )),
+                    (None, Some(note)) => ctx.show(format!("{:9} – {note}", r.service)),
                     _ => {}
                 }
             }

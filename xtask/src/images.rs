@@ -47,12 +47,12 @@ impl Args {
         let started = Instant::now();
         let result = self.measure(ctx, &mut report);
         report.task("images", started.elapsed(), Status::of(&result));
-        let path = report.write(&ctx.target_dir())?;
+        let path = report.write(&ctx.env, &ctx.target_dir())?;
         result?;
         if ctx.global.json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            ctx.show(serde_json::to_string_pretty(&report)?);
         } else {
-            println!("{}", report.markdown());
+            ctx.show(report.markdown());
         }
         ctx.say(format!("report: {}", ctx.rel(&path).display()));
         report.verdict(
@@ -64,7 +64,7 @@ impl Args {
     pub fn measure(&self, ctx: &Ctx, report: &mut Report) -> Result<()> {
         let totals = budgets(&self.budget_total)?;
         let owns = budgets(&self.budget_own)?;
-        let inputs = BuildInputs::new(&self.build.bases, &self.build.build_args)?;
+        let inputs = BuildInputs::new(&ctx.env, &self.build.bases, &self.build.build_args)?;
         let (target, built) = self.build.build(ctx, report)?;
         for b in &built {
             let size = image_size(ctx, &target, &b.image)?.with_context(|| {

@@ -95,7 +95,7 @@ impl Args {
         let started = std::time::Instant::now();
         let result = lint(ctx, &mut report);
         report.task("lint", started.elapsed(), Status::of(&result));
-        report.write(&ctx.target_dir())?;
+        report.write(&ctx.env, &ctx.target_dir())?;
         result
     }
 }

@@ -34,7 +34,7 @@ impl Args {
         let cmd = cluster::kubectl(ctx).logs_selector(&selector, self.tail, self.follow);
         let out = ctx.run(&cmd)?;
         if !self.follow {
-            print!("{}", crate::process::redact(&out.stdout));
+            ctx.console.out(&crate::process::redact(&out.stdout));
         }
         if !out.success() {
             bail!(

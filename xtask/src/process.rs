@@ -4,8 +4,8 @@
 //! directory, timeout and how its output is handled. Tasks build those values through the
 //! typed wrappers in `tools/` and hand them to a [`Runner`]. The real runner enforces the
 //! timeout, kills the whole process group on timeout or Ctrl-C, keeps a tail of the output for
-//! error messages and writes the full log under `target/xtask/logs/`. Tests swap in a
-//! [`RecordingRunner`] and assert on the commands it saw.
+//! error messages and writes the full log under `target/xtask/logs/`. Tests swap in the
+//! [`scripted::ScriptedRunner`], which answers from a scenario's files without a process.
 //!
 //! Secrets: an argument, environment value or stdin marked secret is registered once and
 //! replaced by `***` in everything this module prints or writes (echo, `--dry-run`, logs,
@@ -218,7 +218,7 @@ impl Cmd {
         parts.join(" ")
     }
 
-    /// `name arg arg` without env: what the recording runner and snapshots compare.
+    /// `name arg arg` without env, secrets redacted: what unit tests compare.
     #[cfg(test)]
     pub fn argv_line(&self) -> String {
         let mut s = self.name().to_string();
@@ -276,15 +276,6 @@ impl Outcome {
         Outcome {
             code: Some(0),
             stdout: stdout.into(),
-            ..Default::default()
-        }
-    }
-
-    #[cfg(test)]
-    pub fn failed(code: i32, stderr: impl Into<String>) -> Self {
-        Outcome {
-            code: Some(code),
-            stderr: stderr.into(),
             ..Default::default()
         }
     }
@@ -727,110 +718,12 @@ impl Drop for RealBackground {
 }
 
 // ---------------------------------------------------------------------------------------
-// The recording runner (tests)
+// The in-process fake (tests)
 
-#[cfg(test)]
-pub mod recording {
-    //! Records commands and replays scripted outcomes, for unit tests of tasks.
-
-    use std::collections::VecDeque;
-    use std::sync::Mutex;
-
-    use anyhow::Result;
-
-    use super::{spawn_error, Background, Cmd, Outcome, Runner};
-
-    /// Records every command and answers from a script: the first rule whose prefix matches
-    /// the command's `argv_line` wins; rules given with `then` are consumed in order.
-    #[derive(Default)]
-    pub struct RecordingRunner {
-        pub seen: Mutex<Vec<String>>,
-        rules: Mutex<VecDeque<(String, Outcome, bool)>>,
-    }
-
-    impl RecordingRunner {
-        pub fn new() -> Self {
-            Self::default()
-        }
-
-        /// Always answer commands starting with `prefix` with `outcome`.
-        pub fn on(self, prefix: &str, outcome: Outcome) -> Self {
-            self.rules
-                .lock()
-                .unwrap()
-                .push_back((prefix.to_string(), outcome, false));
-            self
-        }
-
-        /// Answer the next command starting with `prefix` once with `outcome`.
-        pub fn once(self, prefix: &str, outcome: Outcome) -> Self {
-            self.rules
-                .lock()
-                .unwrap()
-                .push_back((prefix.to_string(), outcome, true));
-            self
-        }
-
-        pub fn seen(&self) -> Vec<String> {
-            self.seen.lock().unwrap().clone()
-        }
-    }
-
-    impl Runner for RecordingRunner {
-        fn run(&self, cmd: &Cmd) -> Result<Outcome> {
-            let line = cmd.argv_line();
-            self.seen.lock().unwrap().push(line.clone());
-            let mut rules = self.rules.lock().unwrap();
-            if let Some(i) = rules
-                .iter()
-                .position(|(p, _, _)| line.starts_with(p.as_str()))
-            {
-                let (_, mut out, once) = rules[i].clone();
-                if once {
-                    rules.remove(i);
-                }
-                out.withheld = cmd.sensitive;
-                return Ok(out);
-            }
-            drop(rules);
-            Err(spawn_error(
-                cmd,
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            ))
-        }
-
-        fn spawn(&self, cmd: &Cmd) -> Result<Box<dyn Background>> {
-            self.seen
-                .lock()
-                .unwrap()
-                .push(format!("spawn {}", cmd.argv_line()));
-            Ok(Box::new(FakeBackground { alive: true }))
-        }
-    }
-
-    struct FakeBackground {
-        alive: bool,
-    }
-
-    impl Background for FakeBackground {
-        fn pid(&self) -> u32 {
-            0
-        }
-        fn alive(&mut self) -> bool {
-            self.alive
-        }
-        fn stop(&mut self) {
-            self.alive = false;
-        }
-        fn output(&self) -> String {
-            String::new()
-        }
-    }
-}
+pub mod scripted;
 
 #[cfg(test)]
 mod tests {
-    use super::recording::RecordingRunner;
     use super::*;
 
     fn runner() -> (tempfile::TempDir, RealRunner) {
@@ -1035,20 +928,6 @@ mod tests {
         assert_eq!(
             poll_interval(Duration::from_secs(60)),
             Duration::from_millis(50)
-        );
-    }
-
-    #[test]
-    fn recording_runner_replays_in_order() {
-        let r = RecordingRunner::new()
-            .once("docker image inspect", Outcome::failed(1, "No such image"))
-            .on("docker", Outcome::ok("x"));
-        let c = Cmd::new("/usr/bin/docker").args(["image", "inspect", "a:b"]);
-        assert_eq!(r.run(&c).unwrap().code, Some(1));
-        assert_eq!(r.run(&c).unwrap().code, Some(0));
-        assert_eq!(
-            r.seen(),
-            vec!["docker image inspect a:b", "docker image inspect a:b"]
         );
     }
 }

@@ -284,19 +284,19 @@ impl Report {
     }
 
     /// Write `report.json` and `report.md` under `dir`, and append to the CI step summary.
-    pub fn write(&self, dir: &Path) -> Result<PathBuf> {
+    pub fn write(&self, env: &crate::ctx::Env, dir: &Path) -> Result<PathBuf> {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let json = dir.join("report.json");
         fs::write(&json, serde_json::to_string_pretty(self)? + "\n")
             .with_context(|| format!("writing {}", json.display()))?;
         let md = self.markdown();
         fs::write(dir.join("report.md"), &md)?;
-        if let Ok(summary) = std::env::var("GITHUB_STEP_SUMMARY") {
+        if let Some(summary) = env.get("GITHUB_STEP_SUMMARY") {
             if !summary.is_empty() {
                 let mut f = fs::OpenOptions::new()
                     .create(true)
                     .append(true)
-                    .open(&summary)?;
+                    .open(summary)?;
                 writeln!(f, "{md}")?;
             }
         }
@@ -350,7 +350,7 @@ mod tests {
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].name, "frontend own layers");
         let dir = tempfile::tempdir().unwrap();
-        let path = r.write(dir.path()).unwrap();
+        let path = r.write(&crate::ctx::Env::default(), dir.path()).unwrap();
         let v: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
         assert_eq!(v["gates"][1]["pass"], false);

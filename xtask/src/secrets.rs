@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+use crate::ctx::Env;
 use crate::process::register_secret;
 
 pub const FILE: &str = ".data/secrets.env";
@@ -79,20 +80,22 @@ impl Secrets {
 
 /// Loads the secrets; creates the file when a generated value is needed and it is absent
 /// (`write == false` under `--dry-run`: the values are drawn but nothing is written).
-pub fn load(root: &Path, write: bool) -> Result<Secrets> {
-    load_for(root, write, false)
+pub fn load(root: &Path, vars: &Env, write: bool) -> Result<Secrets> {
+    load_for(root, vars, write, false)
 }
 
 /// [`load`] for a deploy: with `release_exists`, nothing is generated or written, and the
 /// values neither the environment nor the file holds are left to the release's own Secret.
-pub fn load_for(root: &Path, write: bool, release_exists: bool) -> Result<Secrets> {
+pub fn load_for(root: &Path, vars: &Env, write: bool, release_exists: bool) -> Result<Secrets> {
     let path = root.join(FILE);
     let mut s = Secrets::default();
     let mut file = read_file(&path)?;
     let missing = |file: &BTreeMap<String, String>| -> Vec<(&'static str, &'static str)> {
         KEYS.iter()
             .filter(|(env, _, n)| {
-                *n > 0 && env_value(env).is_none() && file.get(*env).is_none_or(|v| v.is_empty())
+                *n > 0
+                    && env_value(vars, env).is_none()
+                    && file.get(*env).is_none_or(|v| v.is_empty())
             })
             .map(|(env, key, _)| (*env, *key))
             .collect()
@@ -116,7 +119,7 @@ pub fn load_for(root: &Path, write: bool, release_exists: bool) -> Result<Secret
         s.generated = Some(path.clone());
     }
     for (env, _, _) in KEYS {
-        let (value, origin) = match env_value(env) {
+        let (value, origin) = match env_value(vars, env) {
             Some(v) => (v, "environment"),
             None => match file.get(env).filter(|v| !v.is_empty()) {
                 Some(v) if fresh.contains(&env) => (v.clone(), "generated"),
@@ -131,8 +134,8 @@ pub fn load_for(root: &Path, write: bool, release_exists: bool) -> Result<Secret
     Ok(s)
 }
 
-fn env_value(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.is_empty())
+fn env_value(env: &Env, k: &str) -> Option<String> {
+    env.non_empty(k).map(str::to_string)
 }
 
 /// A secret value, and the password inside it when it is a URL with credentials.
@@ -346,8 +349,11 @@ pub fn register_values_file(path: &Path) {
 /// value in `.data/secrets.env` (those the environment overrides too: the cluster may still
 /// run with them), and the password of any URL with credentials in the environment
 /// (`DATABASE_URL`, `HTTPS_PROXY`, …). Every task calls it first.
-pub fn register_known(root: &Path) {
-    register_known_from(root, std::env::vars());
+pub fn register_known(root: &Path, env: &Env) {
+    register_known_from(
+        root,
+        env.vars().map(|(k, v)| (k.to_string(), v.to_string())),
+    );
 }
 
 fn register_known_from(root: &Path, vars: impl Iterator<Item = (String, String)>) {
@@ -450,7 +456,7 @@ mod tests {
     #[test]
     fn generated_once_with_private_permissions_and_env_wins() {
         let dir = tempfile::tempdir().unwrap();
-        let first = load(dir.path(), true).unwrap();
+        let first = load(dir.path(), &Env::default(), true).unwrap();
         assert!(first.generated.is_some());
         let path = dir.path().join(FILE);
         #[cfg(unix)]
@@ -459,7 +465,7 @@ mod tests {
             let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
-        let second = load(dir.path(), true).unwrap();
+        let second = load(dir.path(), &Env::default(), true).unwrap();
         assert!(second.generated.is_none(), "reused, not regenerated");
         assert_eq!(
             first.values["BETTER_AUTH_SECRET"],
@@ -582,7 +588,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // No file: nothing is generated or written, and every generated value is left to the
         // release's Secret.
-        let s = load_for(dir.path(), true, true).unwrap();
+        let s = load_for(dir.path(), &Env::default(), true, true).unwrap();
         assert!(s.generated.is_none());
         assert!(!dir.path().join(FILE).exists());
         assert!(s.values.is_empty(), "{:?}", s.values.keys());
@@ -603,7 +609,7 @@ mod tests {
         )
         .unwrap();
         let before = fs::read_to_string(&path).unwrap();
-        let s = load_for(dir.path(), true, true).unwrap();
+        let s = load_for(dir.path(), &Env::default(), true, true).unwrap();
         assert_eq!(s.values["BETTER_AUTH_SECRET"], "b".repeat(40));
         assert_eq!(s.origin["BETTER_AUTH_SECRET"], FILE);
         assert_eq!(s.kept_by_release, ["mcpServiceToken", "postgresPassword"]);
@@ -611,7 +617,7 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), before);
 
         // Before the first install the same file is completed with generated values.
-        let s = load_for(dir.path(), true, false).unwrap();
+        let s = load_for(dir.path(), &Env::default(), true, false).unwrap();
         assert!(s.kept_by_release.is_empty());
         assert_eq!(s.values["BETTER_AUTH_SECRET"], "b".repeat(40));
         assert_eq!(s.origin["MCP_SERVICE_TOKEN"], "generated");
@@ -623,7 +629,7 @@ mod tests {
     #[test]
     fn dry_run_writes_nothing_and_a_public_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        load(dir.path(), false).unwrap();
+        load(dir.path(), &Env::default(), false).unwrap();
         assert!(!dir.path().join(FILE).exists());
         #[cfg(unix)]
         {
@@ -632,7 +638,9 @@ mod tests {
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(&p, "BETTER_AUTH_SECRET=x\n").unwrap();
             fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
-            let err = load(dir.path(), true).unwrap_err().to_string();
+            let err = load(dir.path(), &Env::default(), true)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("chmod 600"), "{err}");
         }
     }

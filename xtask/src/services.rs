@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::context_hash::{hash_context, ContextDigest, HashSpec};
+use crate::ctx::Env;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Service {
@@ -116,12 +117,12 @@ impl Service {
 /// The base images: `--base python=IMG` / `--base node=IMG` win over `XTASK_BASE_PYTHON` /
 /// `XTASK_BASE_NODE`; without either, the Dockerfiles' own defaults (the official images)
 /// apply and no build argument is passed.
-pub fn base_overrides(flags: &[String]) -> Result<BTreeMap<&'static str, String>> {
+pub fn base_overrides(env: &Env, flags: &[String]) -> Result<BTreeMap<&'static str, String>> {
     let mut out = BTreeMap::new();
     for (key, arg) in [("python", "PYTHON_IMAGE"), ("node", "NODE_IMAGE")] {
-        if let Ok(v) = std::env::var(format!("XTASK_BASE_{}", key.to_uppercase())) {
+        if let Some(v) = env.get(&format!("XTASK_BASE_{}", key.to_uppercase())) {
             if !v.is_empty() {
-                out.insert(arg, v);
+                out.insert(arg, v.to_string());
             }
         }
     }
@@ -173,7 +174,7 @@ pub struct BuildInputs {
 }
 
 impl BuildInputs {
-    pub fn new(base_flags: &[String], build_args: &[String]) -> Result<Self> {
+    pub fn new(env: &Env, base_flags: &[String], build_args: &[String]) -> Result<Self> {
         let mut extra = BTreeMap::new();
         let mut per_service = BTreeMap::new();
         for a in build_args {
@@ -192,7 +193,7 @@ impl BuildInputs {
             }
         }
         Ok(BuildInputs {
-            bases: base_overrides(base_flags)?,
+            bases: base_overrides(env, base_flags)?,
             extra,
             per_service,
         })
@@ -273,12 +274,13 @@ mod tests {
 
     #[test]
     fn a_service_build_arg_reaches_that_service_only() {
-        let i = BuildInputs::new(&[], &["mcp:RUN=7".into(), "ALL=1".into()]).unwrap();
+        let i =
+            BuildInputs::new(&Env::default(), &[], &["mcp:RUN=7".into(), "ALL=1".into()]).unwrap();
         let [frontend, _, mcp] = SERVICES;
         assert_eq!(i.args_for(&mcp).get("RUN").map(String::as_str), Some("7"));
         assert_eq!(i.args_for(&frontend).get("RUN"), None);
         assert_eq!(i.args_for(&frontend)["ALL"], "1");
-        let e = BuildInputs::new(&[], &["web:RUN=7".into()]).unwrap_err();
+        let e = BuildInputs::new(&Env::default(), &[], &["web:RUN=7".into()]).unwrap_err();
         assert!(format!("{e:#}").contains("unknown service `web`"), "{e:#}");
     }
 
@@ -301,11 +303,15 @@ mod tests {
 
     #[test]
     fn base_flags_map_to_build_args() {
-        let b = base_overrides(&["python=mirror/python:3.11".into(), "node=n:20".into()]).unwrap();
+        let b = base_overrides(
+            &Env::default(),
+            &["python=mirror/python:3.11".into(), "node=n:20".into()],
+        )
+        .unwrap();
         assert_eq!(b["PYTHON_IMAGE"], "mirror/python:3.11");
         assert_eq!(b["NODE_IMAGE"], "n:20");
-        assert!(base_overrides(&["ruby=x".into()]).is_err());
-        assert!(base_overrides(&["python".into()]).is_err());
+        assert!(base_overrides(&Env::default(), &["ruby=x".into()]).is_err());
+        assert!(base_overrides(&Env::default(), &["python".into()]).is_err());
     }
 
     #[test]

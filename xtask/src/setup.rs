@@ -11,7 +11,7 @@
 //! Docker is never downloaded: it needs a system service; `doctor` gives the per-OS steps.
 
 use std::fs;
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -140,7 +140,7 @@ impl Args {
             self.tools.iter().map(|n| n.pin()).collect()
         };
         let platform = Platform::current()?;
-        let base = base_url();
+        let base = base_url(ctx);
         let plans: Vec<Plan> = pins
             .iter()
             .map(|p| Plan::new(p, platform, base.as_deref()))
@@ -160,7 +160,7 @@ impl Args {
 /// terminal, proceed with `yes` or in CI, otherwise fail naming `cargo xtask setup`.
 ///
 /// `ctx.tools` was resolved before the install: callers re-resolve afterwards
-/// (`tools::Tools::resolve(&ctx.root)`) to pick up what landed in `.tools/`.
+/// (`tools::Tools::resolve`) to pick up what landed in `.tools/`.
 pub fn ensure_tools(ctx: &Ctx, yes: bool) -> Result<()> {
     let missing: Vec<&Tool> = [&ctx.tools.kubectl, &ctx.tools.helm, &ctx.tools.minikube]
         .into_iter()
@@ -172,7 +172,7 @@ pub fn ensure_tools(ctx: &Ctx, yes: bool) -> Result<()> {
     // An override naming a file that is not there wins over anything setup installs.
     for t in &missing {
         let var = format!("XTASK_{}", t.name.to_uppercase());
-        if std::env::var(&var).is_ok_and(|v| !v.is_empty()) {
+        if ctx.env.non_empty(&var).is_some() {
             bail!(
                 "${var} points at {}, which does not exist: fix or unset it",
                 t.program.display()
@@ -181,17 +181,15 @@ pub fn ensure_tools(ctx: &Ctx, yes: bool) -> Result<()> {
     }
     let names: Vec<&str> = missing.iter().map(|t| t.name).collect();
     let list = names.join(", ");
-    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let terminal = ctx.console.can_ask();
     match decide(yes, ctx.ci, terminal) {
         Decision::Proceed => {}
         Decision::Ask => {
-            eprint!(
+            ctx.console.err(&format!(
                 "missing: {list}. Download the pinned version{} into .tools/ now (`cargo xtask setup`)? [Y/n] ",
                 if names.len() > 1 { "s" } else { "" }
-            );
-            let _ = std::io::stderr().flush();
-            let mut answer = String::new();
-            std::io::stdin().lock().read_line(&mut answer)?;
+            ));
+            let answer = ctx.console.read_line()?;
             if !matches!(answer.trim().to_lowercase().as_str(), "" | "y" | "yes") {
                 bail!("missing: {list}: run `cargo xtask setup` (or see `cargo xtask doctor`)");
             }
@@ -201,7 +199,7 @@ pub fn ensure_tools(ctx: &Ctx, yes: bool) -> Result<()> {
         ),
     }
     let platform = Platform::current()?;
-    let base = base_url();
+    let base = base_url(ctx);
     let plans: Vec<Plan> = names
         .iter()
         .filter_map(|n| pin(n))
@@ -231,15 +229,17 @@ fn decide(yes: bool, ci: bool, terminal: bool) -> Decision {
     }
 }
 
-fn base_url() -> Option<String> {
-    std::env::var(BASE_URL_ENV)
-        .ok()
+fn base_url(ctx: &Ctx) -> Option<String> {
+    ctx.env
+        .get(BASE_URL_ENV)
         .filter(|s| !s.trim().is_empty())
+        .map(str::to_string)
 }
 
-fn max_time() -> Duration {
-    let secs = std::env::var(MAX_TIME_ENV)
-        .ok()
+fn max_time(ctx: &Ctx) -> Duration {
+    let secs = ctx
+        .env
+        .get(MAX_TIME_ENV)
         .and_then(|s| s.trim().parse::<u64>().ok())
         .filter(|s| *s > 0)
         .unwrap_or(600);
@@ -465,12 +465,12 @@ fn install_one(ctx: &Ctx, plan: &Plan, force: bool, offline: Option<&Path>) -> R
     let stage = partial.join(format!("{}-{}.stage", pin.name, pin.version));
     if ctx.global.dry_run {
         match offline {
-            Some(d) => println!(
+            Some(d) => ctx.show(format!(
                 "would copy {} and {} from {}",
                 plan.file,
                 plan.checksum_file,
                 d.display()
-            ),
+            )),
             None => {
                 let curl = curl_tool(ctx)?;
                 let c = curl_for(ctx, &curl);
@@ -478,10 +478,10 @@ fn install_one(ctx: &Ctx, plan: &Plan, force: bool, offline: Option<&Path>) -> R
                 ctx.run(&c.download(&plan.url, &download))?;
             }
         }
-        println!(
+        ctx.show(format!(
             "would verify its sha256 and install it as {}",
             ctx.rel(&dir.join(&plan.exe)).display()
-        );
+        ));
         return Ok("planned (--dry-run)".into());
     }
     fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
@@ -551,7 +551,7 @@ fn stage_binary(
         Some(member) => {
             let unpack = stage.join(".unpack");
             fs::create_dir_all(&unpack)?;
-            let tar = tools::resolve(&ctx.root, "tar");
+            let tar = tools::resolve(&ctx.root, &ctx.env, "tar");
             if !tar.found() {
                 bail!("`tar` is needed to unpack {}: install it (it ships with macOS, Windows 10+ and every Linux)", plan.file);
             }
@@ -648,7 +648,7 @@ fn copy_offline(plan: &Plan, dir: &Path, download: &Path, sums: &Path) -> Result
 }
 
 fn curl_tool(ctx: &Ctx) -> Result<Tool> {
-    let curl = tools::resolve(&ctx.root, "curl");
+    let curl = tools::resolve(&ctx.root, &ctx.env, "curl");
     if !curl.found() {
         bail!(
             "`curl` is needed to download the tools: install it (it ships with macOS, Windows 10+ \
@@ -661,7 +661,7 @@ fn curl_tool(ctx: &Ctx) -> Result<Tool> {
 fn curl_for<'a>(ctx: &Ctx, curl: &'a Tool) -> Curl<'a> {
     Curl {
         tool: curl,
-        max_time: max_time(),
+        max_time: max_time(ctx),
         progress: ctx.interactive(),
     }
 }
@@ -722,7 +722,7 @@ fn download_one(ctx: &Ctx, curl: &Curl, plan: &Plan, url: &str, to: &Path) -> Re
              yourself and point {var} at it",
             plan.pin.name,
             plan.pin.version,
-            if base_url().is_some() {
+            if base_url(ctx).is_some() {
                 format!(" (check the mirror in {BASE_URL_ENV})")
             } else {
                 String::new()
@@ -798,7 +798,7 @@ fn check(ctx: &Ctx, plans: &[Plan]) -> Result<()> {
             Err(e) => (false, format!("{e:#}")),
         };
         // Say so when an explicit override means this copy is not the one tasks use.
-        let used = tools::resolve(&ctx.root, plan.pin.name);
+        let used = tools::resolve(&ctx.root, &ctx.env, plan.pin.name);
         if let Source::Override(var) = &used.source {
             status.push_str(&format!(" (tasks use ${var} instead)"));
         }
@@ -823,15 +823,15 @@ fn check(ctx: &Ctx, plans: &[Plan]) -> Result<()> {
 
 fn print_lines(ctx: &Ctx, lines: &[Line]) -> Result<()> {
     if ctx.global.json {
-        println!("{}", serde_json::to_string_pretty(lines)?);
+        ctx.show(serde_json::to_string_pretty(lines)?);
         return Ok(());
     }
     for l in lines {
         let mark = if l.ok { "✓" } else { "✗" };
-        println!(
+        ctx.show(format!(
             "{mark} {:8} {:7}  {}  {}",
             l.name, l.version, l.path, l.status
-        );
+        ));
     }
     Ok(())
 }
@@ -863,13 +863,13 @@ fn list(ctx: &Ctx, plans: &[Plan]) -> Result<()> {
         })
         .collect();
     if ctx.global.json {
-        println!("{}", serde_json::to_string_pretty(&entries)?);
+        ctx.show(serde_json::to_string_pretty(&entries)?);
         return Ok(());
     }
     for e in &entries {
-        println!("{} {}  → {}", e.name, e.version, e.install_path);
-        println!("    {}", e.url);
-        println!("    {}", e.checksum_url);
+        ctx.show(format!("{} {}  → {}", e.name, e.version, e.install_path));
+        ctx.show(format!("    {}", e.url));
+        ctx.show(format!("    {}", e.checksum_url));
     }
     Ok(())
 }

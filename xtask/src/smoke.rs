@@ -50,23 +50,23 @@ struct Check {
 impl Args {
     pub fn run(self, ctx: &Ctx) -> Result<()> {
         if ctx.global.dry_run {
-            println!(
+            ctx.show(format!(
                 "would run: {}",
                 cluster::kubectl(ctx)
                     .get_pods_json(kube::SELECTOR)
                     .display()
-            );
-            println!(
+            ));
+            ctx.show(format!(
                 "would run: {} &   (then GET /health and /ready on the forwarded port)",
                 cluster::kubectl(ctx)
                     .port_forward("svc/backend-service", services::service("backend").port)
                     .display()
-            );
-            println!("would GET http://<the ingress address>/ and /api/health with Host: {HOST}, then the end-to-end journey");
-            println!(
+            ));
+            ctx.show(format!("would GET http://<the ingress address>/ and /api/health with Host: {HOST}, then the end-to-end journey"));
+            ctx.show(format!(
                 "would run: {}",
                 cluster::release(ctx).test(self.helm_test_timeout).display()
-            );
+            ));
             return Ok(());
         }
         let mut checks = Vec::new();
@@ -150,7 +150,7 @@ impl Args {
         for c in &checks {
             report.task(&format!("smoke: {}", c.name), c.took, c.outcome.status());
         }
-        let path = report.write(&ctx.target_dir().join("smoke"))?;
+        let path = report.write(&ctx.env, &ctx.target_dir().join("smoke"))?;
         let named = |keep: fn(&Outcome) -> bool| -> Vec<&str> {
             checks
                 .iter()
@@ -161,7 +161,7 @@ impl Args {
         let failed = named(|o| matches!(o, Outcome::Fail(_)));
         let skipped = named(|o| matches!(o, Outcome::Skip(_)));
         if ctx.global.json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            ctx.show(serde_json::to_string_pretty(&report)?);
         }
         ctx.say(format!(
             "smoke: {} passed, {} failed{} (report: {})",

@@ -62,7 +62,7 @@ impl Args {
             self.watch.as_secs()
         ));
         let mut restarts: Vec<Restart> = Vec::new();
-        let poll = cluster::poll_interval();
+        let poll = cluster::poll_interval(ctx);
         while started.elapsed() < self.watch {
             std::thread::sleep(poll.min(self.watch.saturating_sub(started.elapsed())));
             if crate::process::interrupted() {
@@ -128,7 +128,7 @@ impl Args {
             1.0,
             "restarts",
         ));
-        let path = report.write(&ctx.target_dir().join("stability"))?;
+        let path = report.write(&ctx.env, &ctx.target_dir().join("stability"))?;
         if total == 0 {
             ctx.say(format!(
                 "✓ SC-004: no restart in {}s (report: {})",

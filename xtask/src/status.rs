@@ -80,10 +80,10 @@ impl Args {
             url: "http://todo.local".into(),
         };
         if ctx.global.json {
-            println!("{}", serde_json::to_string_pretty(&status)?);
+            ctx.show(serde_json::to_string_pretty(&status)?);
             return Ok(());
         }
-        println!(
+        ctx.show(format!(
             "release {} revision {} ({}), namespace {}, last deployed {}, chart {} (app {})",
             status.release,
             status.revision,
@@ -92,29 +92,29 @@ impl Args {
             status.last_deployed,
             status.chart,
             status.app_version
-        );
+        ));
         let w = status.pods.iter().map(|p| p.name.len()).max().unwrap_or(4);
-        println!(
+        ctx.show(format!(
             "{:w$}  {:5}  {:18}  {:8}  IMAGE",
             "POD", "READY", "STATUS", "RESTARTS"
-        );
+        ));
         for p in &status.pods {
-            println!(
+            ctx.show(format!(
                 "{:w$}  {:5}  {:18}  {:<8}  {}",
                 p.name,
                 p.ready,
                 p.status,
                 p.restarts,
                 p.images.join(", ")
-            );
+            ));
         }
-        println!("images: {}", status.images.join(", "));
+        ctx.show(format!("images: {}", status.images.join(", ")));
         let hint = if ip.is_empty() {
             String::new()
         } else {
             format!("  (todo.local → {ip})")
         };
-        println!("url: {}{hint}", status.url);
+        ctx.show(format!("url: {}{hint}", status.url));
         Ok(())
     }
 }

@@ -105,7 +105,7 @@ impl Args {
                 break;
             }
         }
-        let path = report.write(&ctx.target_dir())?;
+        let path = report.write(&ctx.env, &ctx.target_dir())?;
         ctx.say("\n━━ summary");
         for (name, status, took) in &results {
             let word = match status {
@@ -127,7 +127,9 @@ impl Args {
         );
         let gates_failed = report.failed_gates().len();
         // The plain closing line CI reads.
-        println!("suites: {passed} passed, {failed} failed, {skipped} skipped");
+        ctx.show(format!(
+            "suites: {passed} passed, {failed} failed, {skipped} skipped"
+        ));
         if failed > 0 || (gates_failed > 0 && !ctx.global.no_gates) {
             if gates_failed > 0 {
                 ctx.say(format!(
@@ -347,8 +349,8 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
                 &ctx.tools.npm,
                 "Node.js 20 with npm: https://nodejs.org/",
             )?;
-            if !std::path::Path::new(&chromium()).is_file() {
-                let msg = format!("Chromium is not installed at {} (`apt-get install chromium`, or set CHROMIUM_PATH)", chromium());
+            if !std::path::Path::new(&chromium(ctx)).is_file() {
+                let msg = format!("Chromium is not installed at {} (`apt-get install chromium`, or set CHROMIUM_PATH)", chromium(ctx));
                 return Err(unavailable(ctx, msg));
             }
             vec![
@@ -381,7 +383,7 @@ fn plan(ctx: &Ctx, suite: Suite) -> Result<Vec<Step>, Outcome> {
                 &ctx.tools.docker,
                 "Docker Engine; in CI `.ci/run` starts one",
             )?;
-            if crate::cluster_suite::Target::from_env().is_none() {
+            if crate::cluster_suite::Target::from_env(&ctx.env).is_none() {
                 let msg = "no cluster named: set XTASK_TEST_CONTEXT (a kube context in $KUBECONFIG) and XTASK_TEST_REGISTRY (a registry it pulls from); in CI `.ci/run` starts one".to_string();
                 return Err(unavailable(ctx, msg));
             }
@@ -473,9 +475,10 @@ fn images_cached(ctx: &Ctx, report: &mut Report) -> Result<()> {
 /// then the user journey through the frontend container. Cold starts are reported (SC-002
 /// at container level), never gated here: timings are noisy on shared machines.
 fn container_smoke(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let Some(db) = std::env::var("XTASK_SMOKE_DATABASE_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
+    let Some(db) = ctx
+        .env
+        .non_empty("XTASK_SMOKE_DATABASE_URL")
+        .map(str::to_string)
     else {
         let msg = "XTASK_SMOKE_DATABASE_URL is not set (a PostgreSQL URL of a database the smoke may write to)";
         if ctx.ci {
@@ -514,17 +517,21 @@ fn container_smoke(ctx: &Ctx, report: &mut Report) -> Result<()> {
     result
 }
 
-fn chromium() -> String {
-    std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into())
+fn chromium(ctx: &Ctx) -> String {
+    ctx.env
+        .get("CHROMIUM_PATH")
+        .unwrap_or("/usr/bin/chromium")
+        .to_string()
 }
 
 /// Starts the stack the way users run it (in CI the built images against PostgreSQL, what
 /// ships; locally `dev --release` unless XTASK_SMOKE_DATABASE_URL names a database), runs
 /// the browser tests against it, and always stops it.
 fn e2e_on_stack(ctx: &Ctx, report: &mut Report) -> Result<()> {
-    let db = std::env::var("XTASK_SMOKE_DATABASE_URL")
-        .ok()
-        .filter(|v| !v.is_empty());
+    let db = ctx
+        .env
+        .non_empty("XTASK_SMOKE_DATABASE_URL")
+        .map(str::to_string);
     let mode = match &db {
         Some(_) => crate::dev::Mode::Containers,
         None if ctx.ci => bail!("XTASK_SMOKE_DATABASE_URL is not set: CI runs the browser tests on the built images against PostgreSQL"),
@@ -541,7 +548,7 @@ fn e2e_on_stack(ctx: &Ctx, report: &mut Report) -> Result<()> {
                     crate::services::service("frontend").port
                 ),
             )
-            .env("CHROMIUM_PATH", chromium());
+            .env("CHROMIUM_PATH", chromium(ctx));
         let t = std::time::Instant::now();
         let r = ctx.run_ok(&cmd).map(|_| ());
         report.task("e2e: browser journey", t.elapsed(), Status::of(&r));

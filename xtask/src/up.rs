@@ -84,12 +84,12 @@ impl Args {
         let t = Instant::now();
         let profile = ctx.global.profile.as_str();
         if !ctx.tools.minikube.found() && ctx.global.dry_run {
-            println!(
+            ctx.show(format!(
                 "would run: minikube start -p {profile} --driver {} --memory {} --cpus {}, then `minikube addons enable ingress` and wait for its controller   (not verified: minikube is not installed yet)",
                 self.driver.as_deref().unwrap_or(DEFAULT_DRIVER),
                 self.memory.unwrap_or(MIN_MEMORY_MB),
                 self.cpus.unwrap_or(MIN_CPUS)
-            );
+            ));
             return Ok(Up {
                 took: t.elapsed(),
                 started: true,
@@ -214,8 +214,8 @@ impl Args {
         let controller =
             k.wait_pods_ready("app.kubernetes.io/component=controller", self.ready_timeout);
         if ctx.global.dry_run && !running {
-            println!("would run: {}", k.readyz().display());
-            println!("would run: {}", controller.display());
+            ctx.show(format!("would run: {}", k.readyz().display()));
+            ctx.show(format!("would run: {}", controller.display()));
         } else {
             wait_api(ctx, &k, self.ready_timeout)?;
             // The controller's readiness is what the ingress-nginx docs wait on before creating
@@ -321,9 +321,10 @@ fn memory_text(mb: u64) -> String {
 
 /// The user id the root check sees: `XTASK_EUID` when set (the tests use it), else the
 /// process's effective uid.
-fn effective_uid() -> u32 {
-    if let Some(uid) = std::env::var("XTASK_EUID")
-        .ok()
+fn effective_uid(ctx: &Ctx) -> u32 {
+    if let Some(uid) = ctx
+        .env
+        .get("XTASK_EUID")
         .and_then(|v| v.trim().parse().ok())
     {
         return uid;
@@ -335,7 +336,7 @@ fn effective_uid() -> u32 {
 /// minikube refuses the docker (and podman) driver as root unless `--force`: say so, with
 /// the fix, before `minikube start` fails with DRV_AS_ROOT.
 fn not_root_with_docker(ctx: &Ctx, driver: &str) -> Result<()> {
-    if !matches!(driver, "docker" | "podman") || effective_uid() != 0 {
+    if !matches!(driver, "docker" | "podman") || effective_uid(ctx) != 0 {
         return Ok(());
     }
     let profile = &ctx.global.profile;
@@ -416,7 +417,7 @@ fn wait_api(ctx: &Ctx, k: &KubectlIn, timeout: Duration) -> Result<()> {
         if crate::process::interrupted() {
             bail!("interrupted");
         }
-        std::thread::sleep(cluster::poll_interval());
+        std::thread::sleep(cluster::poll_interval(ctx));
     }
     bail!(
         "the Kubernetes API of profile `{}` did not answer within {}s (last: {last})\n  fix: `minikube -p {} status`, or `cargo xtask diagnose`",

@@ -5,8 +5,8 @@ use anyhow::Result;
 
 /// Seconds since the epoch: `XTASK_NOW` (RFC 3339; the tests pin the clock to their
 /// fixtures' timestamps) or the system clock.
-pub fn now() -> i64 {
-    if let Some(t) = std::env::var("XTASK_NOW").ok().and_then(|v| parse_time(&v)) {
+pub fn now(env: &crate::ctx::Env) -> i64 {
+    if let Some(t) = env.get("XTASK_NOW").and_then(parse_time) {
         return t;
     }
     std::time::SystemTime::now()

@@ -79,29 +79,33 @@ fn via_socket(
         // minikube's docker-env: a daemon behind TLS on another machine.
         return None;
     }
-    let var = |k: &str| std::env::var(k).ok();
+    let var = |k: &str| ctx.env.get(k).map(str::to_string);
     let socket = match local_socket(var, docker_config(var).as_deref()) {
         Ok(s) => s,
         Err(why) => {
             if verbose {
-                eprintln!("  (Engine API not used: {why}; asking the docker CLI)");
+                ctx.say(format!(
+                    "  (Engine API not used: {why}; asking the docker CLI)"
+                ));
             }
             return None;
         }
     };
     if verbose {
-        eprintln!(
+        ctx.say(format!(
             "$ GET unix://{} /v{API_VERSION}/images/{{{}}}/json (Engine API: one round trip, {} pipelined inspects)",
             socket.display(),
             images.join(","),
             images.len()
-        );
+        ));
     }
     match ask(&socket, images) {
         Ok(found) => Some(found),
         Err(e) => {
             if verbose {
-                eprintln!("  (Engine API failed: {e:#}; asking the docker CLI instead)");
+                ctx.say(format!(
+                    "  (Engine API failed: {e:#}; asking the docker CLI instead)"
+                ));
             }
             None
         }

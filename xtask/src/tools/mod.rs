@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::ctx::Env;
 use crate::process::Cmd;
 
 mod docker;
@@ -65,11 +66,11 @@ impl Tool {
 }
 
 /// Resolution order: an explicit override, then the project's `.tools/`, then PATH.
-pub fn resolve(root: &Path, name: &'static str) -> Tool {
+pub fn resolve(root: &Path, env: &Env, name: &'static str) -> Tool {
     let var = format!("XTASK_{}", name.to_uppercase().replace('-', "_"));
-    if let Ok(p) = std::env::var(&var) {
+    if let Some(p) = env.get(&var) {
         if !p.is_empty() {
-            let program = which::which(&p).unwrap_or_else(|_| PathBuf::from(&p));
+            let program = which_in(env, p).unwrap_or_else(|| PathBuf::from(p));
             let source = if program.exists() {
                 Source::Override(var)
             } else {
@@ -89,13 +90,13 @@ pub fn resolve(root: &Path, name: &'static str) -> Tool {
             source: Source::Project,
         };
     }
-    match which::which(name) {
-        Ok(program) => Tool {
+    match which_in(env, name) {
+        Some(program) => Tool {
             name,
             program,
             source: Source::Path,
         },
-        Err(_) => Tool {
+        None => Tool {
             name,
             program: PathBuf::from(name),
             source: Source::Missing,
@@ -148,36 +149,42 @@ pub struct Tools {
 }
 
 impl Tools {
-    pub fn resolve(root: &Path) -> Self {
-        let cargo = match std::env::var("CARGO") {
-            Ok(p) if !p.is_empty() && std::env::var_os("XTASK_CARGO").is_none() => Tool {
+    pub fn resolve(root: &Path, env: &Env) -> Self {
+        let cargo = match env.get("CARGO") {
+            Some(p) if !p.is_empty() && env.get("XTASK_CARGO").is_none() => Tool {
                 name: "cargo",
                 program: PathBuf::from(p),
                 source: Source::Override("CARGO".into()),
             },
-            _ => resolve(root, "cargo"),
+            _ => resolve(root, env, "cargo"),
         };
         Tools {
-            docker: resolve(root, "docker"),
-            minikube: resolve(root, "minikube"),
-            kubectl: resolve(root, "kubectl"),
-            helm: resolve(root, "helm"),
-            helm3: resolve(root, "helm3"),
-            kind: resolve(root, "kind"),
+            docker: resolve(root, env, "docker"),
+            minikube: resolve(root, env, "minikube"),
+            kubectl: resolve(root, env, "kubectl"),
+            helm: resolve(root, env, "helm"),
+            helm3: resolve(root, env, "helm3"),
+            kind: resolve(root, env, "kind"),
             cargo,
-            uv: resolve(root, "uv"),
-            npm: resolve(root, "npm"),
-            node: resolve(root, "node"),
-            hadolint: resolve(root, "hadolint"),
-            kubernetes_validate: resolve(root, "kubernetes-validate"),
-            actionlint: resolve(root, "actionlint"),
+            uv: resolve(root, env, "uv"),
+            npm: resolve(root, env, "npm"),
+            node: resolve(root, env, "node"),
+            hadolint: resolve(root, env, "hadolint"),
+            kubernetes_validate: resolve(root, env, "kubernetes-validate"),
+            actionlint: resolve(root, env, "actionlint"),
         }
     }
 }
 
 /// A program on PATH that the xtask only mentions (`doctor`'s optional helpers).
-pub fn on_path(name: &str) -> Option<PathBuf> {
-    which::which(name).ok()
+pub fn on_path(env: &Env, name: &str) -> Option<PathBuf> {
+    which_in(env, name)
+}
+
+/// `which` over the environment's PATH (a path given with a slash is taken as it is).
+fn which_in(env: &Env, name: &str) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    which::which_in(name, env.get("PATH"), cwd).ok()
 }
 
 /// A program of the project itself, at a known path: the xtask's own binary, the backend's

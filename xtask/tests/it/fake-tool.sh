@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Stands in for docker, minikube, kubectl and helm in the xtask's integration tests. The
 # xtask finds it through XTASK_DOCKER / XTASK_MINIKUBE / XTASK_KUBECTL / XTASK_HELM (each a
-# symlink named after the tool), so no real tool is ever called.
+# symlink named after the tool), so no real tool is ever called. This is the process-level
+# fake (`Fake::xtask_process`); in-process runs (`Fake::xtask`) get the same answers from the
+# library's ScriptedRunner (xtask/src/process/scripted.rs), which reads the same files: a
+# change to the format here belongs there too.
 #
 # Every call appends one line to $FAKE_LOG: the tool name and its arguments, plus
 # [DOCKER_HOST=...] when that variable is set (to see minikube's docker-env reach docker).

@@ -1,8 +1,26 @@
-//! Fake tools and a scratch workspace for running the real xtask binary.
+//! Fake tools and a scratch workspace for running the xtask on a scenario, at one of two
+//! levels:
+//!
+//! - [`Fake::xtask`] runs it in-process: the library's `run` with the scenario's environment
+//!   map, its output captured, and every tool answered by the library's `ScriptedRunner`
+//!   (no process at all). The default, for everything the scenario decides.
+//! - [`Fake::xtask_process`] runs the real binary with the tools replaced by `fake-tool.sh`,
+//!   for what only a process shows: timeouts and `@sleep` entries, process groups and pids
+//!   left behind, secrets on a real stdin, the command logs under `target/xtask/logs`,
+//!   variables clap or a real tool reads from the process environment, the xtask running
+//!   itself or other real programs.
+//!
+//! Both answer from the same scenario (`rule`, `file`, `fixture`) and log to the same
+//! `calls.log`, so `calls()` reads the same whichever level ran.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+
+use xtask::process::scripted::ScriptedRunner;
+use xtask::{Console, Env};
 
 pub const TOOLS: [&str; 5] = ["docker", "minikube", "kubectl", "helm", "kind"];
 
@@ -211,9 +229,60 @@ impl Fake {
         c
     }
 
+    /// Runs the xtask in-process on the scenario (see the module's documentation).
     pub fn xtask(&self, args: &[&str]) -> Run {
+        let env = self.env_map();
+        let out = Buffer::default();
+        let err = Buffer::default();
+        let console = Arc::new(Console::capture(out.clone(), err.clone()));
+        let runner = ScriptedRunner::new(
+            self.dir.path().join("bin"),
+            self.scenario(),
+            self.dir.path().join("calls.log"),
+            env.clone(),
+            console.clone(),
+        );
+        let refused = runner.refusals();
+        let argv = std::iter::once("xtask").chain(args.iter().copied());
+        let code = xtask::run(argv, env, Box::new(runner), console);
+        let refused = refused.lock().unwrap();
+        assert!(
+            refused.is_empty(),
+            "this run needs a real process: use Fake::xtask_process\n{}",
+            refused.join("\n")
+        );
+        Run {
+            code: code.into(),
+            stdout: out.text(),
+            stderr: err.text(),
+        }
+    }
+
+    /// Runs the real binary with `fake-tool.sh` as every tool: for what only a process shows
+    /// (see the module's documentation).
+    pub fn xtask_process(&self, args: &[&str]) -> Run {
         let out = self.command(args).output().unwrap();
         Run::from(out)
+    }
+
+    /// The environment of an in-process run: the scenario's variables only, plus PATH and
+    /// HOME as the process would inherit them (tools not faked are looked up there).
+    fn env_map(&self) -> Env {
+        let mut env = Env::default();
+        for k in ["PATH", "HOME"] {
+            if let Ok(v) = std::env::var(k) {
+                env.set(k, v);
+            }
+        }
+        env.set("XTASK_ROOT", self.root.display().to_string());
+        env.set("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            env.set(k, v);
+        }
+        for k in &self.unset {
+            env.remove(k);
+        }
+        env
     }
 
     /// The calls the fakes saw, one line each.
@@ -239,6 +308,26 @@ impl Fake {
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, contents).unwrap();
         self
+    }
+}
+
+/// What an in-process run printed on one stream.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Buffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Buffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
-//! The xtask's one integration-test binary: the real `xtask` executable against fake
-//! docker/minikube/kubectl/helm that log their calls and replay scripted scenarios, and,
-//! where a Docker daemon answers, against real Docker.
+//! The xtask's one integration-test binary: scenarios of fake docker/minikube/kubectl/helm
+//! that log their calls and replay recorded outputs, run against the xtask in-process (the
+//! default) or as the real `xtask` executable where a process matters (`harness.rs` says
+//! which is which), and, where a Docker daemon answers, the executable against real Docker.
 
 mod bench;
 mod build;

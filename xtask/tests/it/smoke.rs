@@ -164,7 +164,8 @@ fn smoke(f: &Fake, server: &Server, extra: &[&str]) -> Run {
     let addr = format!("127.0.0.1:{}", server.port);
     let mut args = vec!["smoke", "--ingress-addr", &addr];
     args.extend_from_slice(extra);
-    f.xtask(&args)
+    // The binary: the port-forward stays up as a process and must not outlive the run.
+    f.xtask_process(&args)
 }
 
 /// Every healthy rule; `skip` leaves one out so the test can add its own.
@@ -453,7 +454,8 @@ fn the_ingress_address_comes_from_the_ingress_status() {
         0,
         "ingress.json",
     );
-    let r = f.xtask(&["smoke", "--context", "ci-cluster"]);
+    // The binary: its port-forward stays up as a process, as in `smoke` above.
+    let r = f.xtask_process(&["smoke", "--context", "ci-cluster"]);
     assert_eq!(r.code, 0, "{r:?}");
     r.says(format!(
         "a page linking to /sign-in from http://127.0.0.1:{}/",
