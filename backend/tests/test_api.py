@@ -285,6 +285,30 @@ def test_api_docs_only_with_api_docs_set(database_url, jwks, monkeypatch):
         assert "/api/{user_id}/tasks" in client.get("/openapi.json").json()["paths"]
 
 
+def test_fastapis_telemetry_asks_no_provider_per_request_unless_asked_for(database_url, jwks, monkeypatch):
+    """This service configures no OpenTelemetry: requests do not consult the global providers
+    (FastAPI's check costs a percent of the task list), unless FastAPI's own switch turns it on."""
+    from opentelemetry import trace
+
+    asked: list[object] = []
+    real = trace.get_tracer_provider
+
+    def counting():
+        asked.append(None)
+        return real()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", counting)
+    with TestClient(create_app(make_settings(database_url, jwks, ""))) as client:
+        asked.clear()
+        assert client.get("/health").status_code == 200
+        assert asked == []
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    with TestClient(create_app(make_settings(database_url, jwks, ""))) as client:
+        asked.clear()
+        assert client.get("/health").status_code == 200
+        assert asked
+
+
 def test_database_down_is_503_json_and_health_stays_up(jwks, user):
     nowhere = f"postgresql://postgres:hunter2@127.0.0.1:{free_port()}/todo"
     with TestClient(create_app(make_settings(nowhere, jwks, "")), raise_server_exceptions=False) as client:

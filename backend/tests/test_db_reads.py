@@ -167,6 +167,51 @@ def test_the_loop_pool_replaces_ended_connections_and_drops_failed_ones(db, pg_d
 
 
 @needs_pg
+def test_fetch_text_prepares_once_per_connection_and_drops_what_failed(db, pg_databases):
+    """The task list's read through libpq: one value as the server's bytes, the statement prepared
+    once on each connection (again on a fresh one), a failed or odd query's connection closed."""
+    pg_only(db)
+    pool = AsyncReadPool(db.engine, size=1)
+    database = db.engine.url.database
+    echo = "SELECT $1::text || '|' || $2::text"
+
+    async def prepared_here() -> list[tuple[str]]:
+        return await pool.fetch("SELECT name FROM pg_prepared_statements WHERE name LIKE 'todo%%'", {})
+
+    async def scenario():
+        assert await pool.fetch_text(echo, ["a", "é \" '"]) == "a|é \" '".encode()
+        assert await pool.fetch_text(echo, ["b", ""]) == b"b|"
+        assert await prepared_here() == [("todo_read_0",)]  # the same connection, prepared once
+        with pg_databases.admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,))
+        await asyncio.sleep(0.3)
+        assert await pool.fetch_text(echo, ["c", "d"]) == b"c|d"  # a fresh connection prepares it again
+        assert await prepared_here() == [("todo_read_0",)]
+        with pytest.raises(sa_exc.ProgrammingError):
+            await pool.fetch_text("SELECT no_such_column", [])
+        assert pool._idle == []
+        with pytest.raises(sa_exc.DataError):
+            await pool.fetch_text("SELECT $1::int::text", ["not a number"])
+        assert pool._idle == []
+        with pytest.raises(ValueError):
+            await pool.fetch_text("SELECT x::text FROM generate_series(1, 2) AS x", [])
+        assert pool._idle == []
+        assert await pool.fetch_text(echo, ["e", "f"]) == b"e|f"
+        read = asyncio.create_task(pool.fetch_text("SELECT pg_sleep(5)::text", []))
+        await asyncio.sleep(0.3)
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        assert pool._idle == []
+        started = time.monotonic()
+        assert await pool.fetch_text(echo, ["g", "h"]) == b"g|h"
+        assert time.monotonic() - started < 2
+        await pool.close()
+
+    asyncio.run(scenario())
+
+
+@needs_pg
 def test_the_loop_pool_is_bounded_and_times_out_like_the_sync_pool(db):
     pg_only(db)
 
@@ -218,6 +263,8 @@ def test_reads_while_the_database_is_down_fail_at_once_as_sqlalchemy_errors():
         started = time.monotonic()
         with pytest.raises(sa_exc.OperationalError):
             await tasks.list_tasks_fetched(database, "anyone")
+        with pytest.raises(sa_exc.OperationalError):
+            await tasks.list_tasks_json(database, "anyone")
         assert time.monotonic() - started < 3
         await database.close_async()
 

@@ -121,3 +121,53 @@ def test_the_servers_records_skip_what_the_lines_never_show(tmp_path):
     assert json.loads(out.stdout) == [0, None, None], out.stdout
     line = json.loads(out.stderr.strip().splitlines()[-1])
     assert set(line) == {"ts", "level", "logger", "msg", "method", "status"}
+
+
+def test_the_formatters_lines_are_json_dumps_byte_for_byte():
+    """The access line's hand-written JSON is what json.dumps(entry, default=str) writes, for every
+    kind of value a record may carry (strings needing escapes, numbers, booleans, None, others)."""
+    from datetime import UTC, datetime
+
+    from todo_backend.logs import _STANDARD_ATTRS, JsonFormatter, request_id_var
+
+    class Reference(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            entry: dict[str, object] = {
+                "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "msg": record.getMessage(),
+            }
+            if request_id_var.get():
+                entry["request_id"] = request_id_var.get()
+            entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS and k[0] != "_"})
+            if record.exc_info:
+                entry["exc"] = self.formatException(record.exc_info)
+            return json.dumps(entry, default=str)
+
+    class Status(int):
+        pass
+
+    extras = [
+        {"method": "GET", "path": "/api/u/tasks", "status": 200, "duration_ms": 1.2},
+        {"path": 'quote " backslash \\ \x00 \x1f \u2028 é 中 \U0001f600 \ud800', "n": -(2**70), "f": 1e300},
+        {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf"), "tiny": 5e-324, "zero": -0.0},
+        {"yes": True, "no": False, "none": None, "subclass": Status(7)},
+        {"nested": {"a": [1, "b"]}, "when": datetime(2026, 1, 2, tzinfo=UTC), "raw": b"\xff", "obj": object},
+    ]
+    mine, reference = JsonFormatter(), Reference()
+    token = request_id_var.set("req-1")
+    try:
+        for extra in extras:
+            record = logging.getLogger("access").makeRecord("access", logging.INFO, "", 0, "request %s", ("x",), None)
+            record.__dict__.update(extra)
+            assert mine.format(record) == reference.format(record)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            import sys
+
+            record = logging.getLogger("x").makeRecord("x", logging.ERROR, "", 0, "failed", (), sys.exc_info())
+        assert mine.format(record) == reference.format(record)
+    finally:
+        request_id_var.reset(token)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import select
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -151,10 +152,53 @@ class AsyncReadPool:
         self._connect_args = (cargs, {**cparams, "connect_timeout": CONNECT_TIMEOUT, "autocommit": True})
         self._slots = asyncio.Semaphore(size)
         self._idle: list[Any] = []
+        # The statements `fetch_text` prepared on each connection (by name), and each SQL text's name.
+        self._prepared: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
+        self._names: dict[str, bytes] = {}
         self._timeout = timeout
         self._closed = False
 
     async def fetch(self, sql: str, parameters: Any) -> list[tuple[Any, ...]]:
+        await self._acquire()
+        try:
+            connection = await self._connection(sql, parameters)
+            try:
+                cursor = await connection.execute(sql, parameters)
+                rows = await cursor.fetchall()
+            except BaseException as exc:
+                await self._discard(connection)  # failed half-way: closed, not reused
+                if isinstance(exc, self._psycopg.Error):
+                    raise self._wrapped(exc, sql, parameters) from exc
+                raise
+            await self._give_back(connection)
+            return rows
+        finally:
+            self._slots.release()
+
+    async def fetch_text(self, sql: str, parameters: Sequence[str]) -> bytes:
+        """The one value of a query that returns one row of one column, as the bytes the server sent.
+
+        The hottest read (the task list's JSON) goes this way: straight through libpq, as a
+        statement each connection prepares once, with `$1`-style text parameters. psycopg's cursor,
+        its adaptation and its statement cache cost more CPU per call than the rest of the read,
+        and the value needs no decoding (the response sends these very bytes).
+        """
+        await self._acquire()
+        try:
+            connection = await self._connection(sql, parameters)
+            try:
+                value = await self._prepared_value(connection, sql, parameters)
+            except BaseException as exc:
+                await self._discard(connection)  # failed half-way: closed, not reused
+                if isinstance(exc, self._psycopg.Error):
+                    raise self._wrapped(exc, sql, parameters) from exc
+                raise
+            await self._give_back(connection)
+            return value
+        finally:
+            self._slots.release()
+
+    async def _acquire(self) -> None:
         if self._slots.locked():
             # Only a read that has to wait for a slot arms a timer (a timer per read costs more
             # than the bookkeeping of the rest of this method).
@@ -165,23 +209,57 @@ class AsyncReadPool:
                 raise sa_exc.TimeoutError(f"no database connection free within {self._timeout:g} s") from None
         else:
             await self._slots.acquire()
-        try:
-            connection = await self._connection(sql, parameters)
-            try:
-                cursor = await connection.execute(sql, parameters)
-                rows = await cursor.fetchall()
-            except BaseException as exc:
-                await self._discard(connection)
-                if isinstance(exc, self._psycopg.Error):
-                    raise self._wrapped(exc, sql, parameters) from exc
-                raise
-            if self._closed:
-                await self._discard(connection)
-            else:
-                self._idle.append(connection)
-            return rows
-        finally:
-            self._slots.release()
+
+    async def _give_back(self, connection: Any) -> None:
+        if self._closed:
+            await self._discard(connection)
+        else:
+            self._idle.append(connection)
+
+    async def _prepared_value(self, connection: Any, sql: str, parameters: Sequence[str]) -> bytes:
+        pgconn = connection.pgconn
+        name = self._names.get(sql)
+        if name is None:
+            name = self._names[sql] = f"todo_read_{len(self._names)}".encode()
+        prepared = self._prepared.setdefault(connection, set())
+        if name not in prepared:
+            pgconn.send_prepare(name, sql.encode())
+            self._checked(connection, await self._result(pgconn))
+            prepared.add(name)
+        pgconn.send_query_prepared(name, [value.encode() for value in parameters])
+        result = self._checked(connection, await self._result(pgconn))
+        value = result.get_value(0, 0) if result.ntuples == 1 and result.nfields == 1 else None
+        if value is None:
+            raise ValueError("the query did not return exactly one non-null value")
+        return value
+
+    async def _result(self, pgconn: Any) -> Any:
+        """The (first) result of what was sent on `pgconn`, waiting on the event loop, never blocking it.
+
+        Reads until libpq has no more results for the query, so the connection is idle again."""
+        loop = asyncio.get_running_loop()
+        fd = pgconn.socket
+        while pgconn.flush():  # non-blocking: 1 while part of the query is still unsent
+            await _ready(loop.add_writer, loop.remove_writer, loop, fd)
+        first = None
+        while True:
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                await _ready(loop.add_reader, loop.remove_reader, loop, fd)
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                return first
+            if first is None:
+                first = result
+
+    def _checked(self, connection: Any, result: Any) -> Any:
+        ok = self._psycopg.pq.ExecStatus
+        if result is None or result.status not in (ok.TUPLES_OK, ok.COMMAND_OK):
+            if result is None:
+                raise self._psycopg.OperationalError("the database sent no result")
+            raise self._psycopg.errors.error_from_result(result, encoding=connection.info.encoding)
+        return result
 
     async def _connection(self, sql: str, parameters: Any) -> Any:
         while self._idle:
@@ -211,6 +289,18 @@ class AsyncReadPool:
         idle, self._idle = self._idle, []
         for connection in idle:
             await self._discard(connection)
+
+
+async def _ready(
+    watch: Callable[..., None], unwatch: Callable[[int], object], loop: asyncio.AbstractEventLoop, fd: int
+) -> None:
+    """Waits until `fd` is readable (`loop.add_reader`) or writable (`loop.add_writer`)."""
+    ready = loop.create_future()
+    watch(fd, ready.set_result, None)
+    try:
+        await ready
+    finally:
+        unwatch(fd)
 
 
 class _Engine:
@@ -272,13 +362,13 @@ class Database:
             self._reads = AsyncReadPool(self.engine)
         return query.rows(await self._reads.fetch(query.sql, query.parameters(parameters)))
 
-    async def fetch_value_async(self, sql: str, parameters: dict[str, Any]) -> Any:
-        """The one value of a PostgreSQL query (psycopg's parameter style) that returns one row,
-        read on the event loop through `AsyncReadPool`; errors are SQLAlchemy's, as from `fetch_async`."""
+    async def fetch_text_async(self, sql: str, parameters: Sequence[str]) -> bytes:
+        """The one value of a PostgreSQL query (`$1`-style text parameters) that returns one row of
+        one column, as the server sent it: `AsyncReadPool.fetch_text`. Errors are SQLAlchemy's, as
+        from `fetch_async`."""
         if self._reads is None:
             self._reads = AsyncReadPool(self.engine)
-        ((value,),) = await self._reads.fetch(sql, parameters)
-        return value
+        return await self._reads.fetch_text(sql, parameters)
 
     def fetch(self, statement: Select[Any], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         """All rows of a module-level SELECT, as tuples: the cheapest read there is.

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import os
 import sys
 import time
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii
 from typing import TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,7 +25,43 @@ _STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 }
 
 
+# `json.dumps(entry, default=str)`, without building a new encoder for every line.
+_encode_entry = json.JSONEncoder(default=str).encode
+_quote = encode_basestring_ascii  # a str as json.dumps writes it (ASCII only, JSON's escapes)
+
+
+def _scalar(value: object) -> str | None:
+    """`value` as json.dumps writes it, for the types a line mostly holds; None for any other type."""
+    kind = type(value)
+    if kind is str:
+        return _quote(value)  # type: ignore[arg-type]
+    if kind is int:
+        return int.__repr__(value)  # type: ignore[arg-type]
+    if kind is float:
+        return _float(value)  # type: ignore[arg-type]
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    return None
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line, byte for byte `json.dumps(entry, default=str)`.
+
+    An access line is written for every request, so the common case is written by hand: keys and
+    values that are strings, numbers, booleans or None, each as json.dumps writes it. A line with
+    any other value goes through json.dumps itself.
+    """
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -39,7 +77,13 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        parts = []
+        for key, value in entry.items():
+            text = _scalar(value)
+            if text is None:
+                return _encode_entry(entry)
+            parts.append(f"{_quote(key)}: {text}")
+        return "{" + ", ".join(parts) + "}"
 
 
 class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -129,7 +173,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        # A fresh id: 32 random hex digits (uuid4's hex without building a UUID object).
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else os.urandom(16).hex()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

@@ -145,7 +145,7 @@ def _list_json_sql(status: StatusFilter) -> str:
     )
     return (
         f"SELECT '[' || coalesce(string_agg({task}, ',' ORDER BY created_at DESC, id DESC), '') || ']' "
-        f"FROM tasks WHERE user_id = %(user_id)s{where}"
+        f"FROM tasks WHERE user_id = $1{where}"
     )
 
 
@@ -158,7 +158,7 @@ async def list_tasks_json(db: Database, user_id: str, status: StatusFilter = "al
     On PostgreSQL the server writes the JSON (`LIST_JSON_SQL`); elsewhere the rows are serialized here.
     """
     if db.is_postgres:
-        return (await db.fetch_value_async(LIST_JSON_SQL[status], {"user_id": user_id})).encode()
+        return await db.fetch_text_async(LIST_JSON_SQL[status], (user_id,))
     return pydantic_core.to_json(await list_tasks_fetched(db, user_id, status))
 
 

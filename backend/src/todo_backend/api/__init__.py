@@ -7,12 +7,14 @@ path's user), `schemas.py` what they read and answer; each module of `routes/` i
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 
 from todo_backend import tasks
 from todo_backend.api.fast_lane import TaskListFastLane
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
+        telemetry=_telemetry(),
     )
     app.state.settings = settings
     # Outermost last: the request id wraps everything, the token is checked before the body limit,
@@ -85,6 +88,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (ops.router, task_routes.router, chat.router, account.router):
         app.include_router(router)
     return app
+
+
+def _telemetry() -> TelemetryConfig | None:
+    """FastAPI's built-in OpenTelemetry: off unless its environment set-up is asked for.
+
+    With it on, FastAPI asks the global OpenTelemetry providers on every request whether any is
+    configured, a percent of the task list's CPU, although this service configures none. Setting
+    FASTAPI_OTEL_AUTO_CONFIGURE=true (FastAPI's own switch) keeps FastAPI's defaults.
+    """
+    if os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE", "").lower() == "true":
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
