@@ -6,10 +6,10 @@ import asyncio
 import select
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -17,6 +17,8 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from todo_backend.settings import normalize_database_url as normalize_database_url  # callers import it from here too
+
+T = TypeVar("T")
 
 # Errors that mean "the database cannot be reached right now" (down, restarting, pool exhausted),
 # not a bug: the request may be retried.
@@ -159,21 +161,11 @@ class AsyncReadPool:
         self._closed = False
 
     async def fetch(self, sql: str, parameters: Any) -> list[tuple[Any, ...]]:
-        await self._acquire()
-        try:
-            connection = await self._connection(sql, parameters)
-            try:
-                cursor = await connection.execute(sql, parameters)
-                rows = await cursor.fetchall()
-            except BaseException as exc:
-                await self._discard(connection)  # failed half-way: closed, not reused
-                if isinstance(exc, self._psycopg.Error):
-                    raise self._wrapped(exc, sql, parameters) from exc
-                raise
-            await self._give_back(connection)
-            return rows
-        finally:
-            self._slots.release()
+        async def rows(connection: Any) -> list[tuple[Any, ...]]:
+            cursor = await connection.execute(sql, parameters)
+            return await cursor.fetchall()
+
+        return await self._read(sql, parameters, rows)
 
     async def fetch_text(self, sql: str, parameters: Sequence[str]) -> bytes:
         """The one value of a query that returns one row of one column, as the bytes the server sent.
@@ -183,11 +175,16 @@ class AsyncReadPool:
         its adaptation and its statement cache cost more CPU per call than the rest of the read,
         and the value needs no decoding (the response sends these very bytes).
         """
+        return await self._read(sql, parameters, lambda connection: self._prepared_value(connection, sql, parameters))
+
+    async def _read(self, sql: str, parameters: Any, read: Callable[[Any], Awaitable[T]]) -> T:
+        """`read` on a pooled connection: a slot and a connection taken and given back, and a read
+        that fails half-way closes its connection and raises SQLAlchemy's error for psycopg's."""
         await self._acquire()
         try:
             connection = await self._connection(sql, parameters)
             try:
-                value = await self._prepared_value(connection, sql, parameters)
+                value = await read(connection)
             except BaseException as exc:
                 await self._discard(connection)  # failed half-way: closed, not reused
                 if isinstance(exc, self._psycopg.Error):
