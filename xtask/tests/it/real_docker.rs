@@ -1,4 +1,4 @@
-//! Against a real Docker daemon (CI starts one with `../shared/ci-env/docker-up.sh`): a tiny
+//! Against a real Docker daemon (`.ci/run` starts one): a tiny
 //! fixture context is built twice, the second run is cached, and the size gate reads the
 //! real size. Locally without a daemon the test says so and passes; with CI=true it fails.
 
@@ -29,7 +29,7 @@ fn which_docker() -> Option<String> {
 fn build_twice_then_size_gate_on_real_docker() {
     let Some(docker) = docker() else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but no Docker daemon answers: run ../shared/ci-env/docker-up.sh first");
+            panic!("CI=true but no Docker daemon answers: start one first (`.ci/run` does)");
         }
         eprintln!("NOTICE: no Docker daemon answers; the real-Docker test is skipped locally");
         return;
