@@ -125,3 +125,53 @@ def test_a_malformed_database_url_still_stops_the_backend_at_start():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0 and "Could not parse SQLAlchemy URL" in result.stderr, result.stderr
+
+
+def test_the_mcp_server_starts_without_sqlalchemy(tmp_path):
+    """The database layer waits for the first tool call; the URL is still checked at start."""
+    code = (
+        "import sys, uvicorn\n"
+        "uvicorn.run = lambda app, **kwargs: print('sqlalchemy' in sys.modules)\n"
+        "from todo_backend import cli\n"
+        "cli.mcp_main([])\n"
+    )
+    env = {"DATABASE_URL": "postgresql://todo@127.0.0.1:9/todo", "MCP_SERVICE_TOKEN": "t", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0 and out.stdout.split() == ["False"], out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://todo:s3cret@postgres-service:5432/todo",
+        "postgresql+psycopg://todo@127.0.0.1/todo?sslmode=require&application_name=x",
+        "postgresql+psycopg://u:p%40ss@[::1]:5432/db",
+        "postgresql+psycopg://u:p@ss@host/db",
+        "postgresql+psycopg://host:/db",
+        "postgresql+psycopg://host:5_432/db",
+        "postgresql+psycopg://host: 5432/db",
+        "sqlite:///.data/todo.db",
+        "sqlite://",
+        "mysql+pymysql://u@h:33x6/db",
+        "postgresql+psycopg://host:-1/db",
+        "::not a database url::",
+        "postgres-ql://host/db",
+        "://host/db",
+        "",
+        "postgresql+psycopg:/host/db",
+        "päth://host/db",
+    ],
+)
+def test_the_database_url_check_agrees_with_sqlalchemy(url):
+    from sqlalchemy.engine import make_url
+
+    from todo_backend.settings import database_url_problem
+
+    try:
+        make_url(url)
+        refused = False
+    except Exception:
+        refused = True
+    assert (database_url_problem(url) is not None) == refused

@@ -23,7 +23,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent
 from pydantic import Field
-from sqlalchemy.engine import make_url
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -31,12 +30,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from todo_backend.guards import MAX_BODY_BYTES, json_server_error
 from todo_backend.limits import ID_MAX, TITLE_MAX, USER_ID_MAX, StatusFilter
 from todo_backend.logs import RequestIdMiddleware, configure_logging, uvicorn_log_config
-from todo_backend.settings import Settings
+from todo_backend.settings import Settings, database_url_problem
 from todo_backend.startup import starting
 
 if TYPE_CHECKING:
-    # The database layer (SQLAlchemy's ORM, the tables, the domain functions) is imported when a
-    # tool first runs: about a tenth of the server's start-up, which `/health` does not need.
+    # The database layer (SQLAlchemy, the tables, the domain functions) is imported when a tool
+    # first runs (see DatabaseOnFirstUse): `/health` does not need it.
     from sqlalchemy.orm import Session
 
     from todo_backend.db import Database
@@ -80,13 +79,15 @@ def _changed(task: Task, status: str) -> dict[str, Any]:
 class DatabaseOnFirstUse:
     """The tools' `Database`, made when a tool first needs it.
 
-    Creating the engine imports the database driver and SQLAlchemy's dialect, about a tenth of
-    the server's start-up, and `/health` (this server's liveness and readiness) needs neither.
-    The URL is still parsed at start, so a malformed DATABASE_URL stops the server there.
+    Importing the database layer (SQLAlchemy, its ORM, the driver) is about a third of the
+    server's start-up, and `/health` (this server's liveness and readiness) needs none of it.
+    The URL is still checked at start, so a malformed DATABASE_URL stops the server there.
     """
 
     def __init__(self, url: str) -> None:
-        make_url(url)
+        problem = database_url_problem(url)
+        if problem:
+            raise SystemExit(f"todo-mcp: DATABASE_URL: {problem}")
         self.url = url
         self._db: Database | None = None
         self._lock = threading.Lock()
